@@ -1,0 +1,294 @@
+//! Configuration: parsed once, at start-up, into a checked, immutable
+//! [`Config`].
+//!
+//! Layers, later ones winning: the embedded defaults, a TOML file
+//! (`--config FILE` or `CALLASSIST_CONFIG`), `CALLASSIST_<KEY>` environment
+//! variables, then `--set key=value` / `--listen` flags. Every key has the
+//! same name in all layers (upper-cased in the environment). A bad value
+//! fails start-up with a message naming the key and where it came from.
+//!
+//! The environment is passed in as a map so tests never touch the process
+//! environment.
+
+use crate::{session::Limits, Error};
+use std::{collections::BTreeMap, net::SocketAddr, path::Path, time::Duration};
+
+/// Prefix of the environment variables read.
+pub const ENV_PREFIX: &str = "CALLASSIST_";
+
+/// The environment variable naming the config file.
+pub const ENV_CONFIG_FILE: &str = "CALLASSIST_CONFIG";
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// The service configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Address the gRPC server listens on (`listen`).
+    pub listen: SocketAddr,
+    /// Limits on calls, watchers, time-outs and retention.
+    pub limits: Limits,
+    /// Longest accepted segment text, bytes (`max_segment_bytes`).
+    pub max_segment_bytes: usize,
+    /// How long a graceful shutdown waits for streams to finish
+    /// (`drain_timeout`).
+    pub drain_timeout: Duration,
+    /// Log line format (`log_format`: `text` or `json`).
+    pub log_format: LogFormat,
+    /// Log filter when `RUST_LOG` is not set (`log_level`, e.g. `info` or
+    /// `callassist=debug`).
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            limits: Limits::default(),
+            max_segment_bytes: 4096,
+            drain_timeout: Duration::from_secs(10),
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Every key, with a one-line description (printed by `--help`).
+pub const KEYS: &[(&str, &str)] = &[
+    ("listen", "gRPC listen address [127.0.0.1:50051]"),
+    (
+        "max_calls",
+        "calls open at once (live, detached, or watched before start) [20000]",
+    ),
+    ("max_watchers_per_call", "WatchCall streams per call [16]"),
+    (
+        "idle_timeout",
+        "how long a call whose client left without `end` may be resumed [5m]",
+    ),
+    (
+        "summary_retention",
+        "how long ended calls' summaries are kept [1h]",
+    ),
+    (
+        "summary_retention_count",
+        "how many ended calls are kept at most [10000]",
+    ),
+    (
+        "event_history",
+        "events retained per call for late watchers [128]",
+    ),
+    (
+        "watcher_buffer",
+        "events a watcher may lag before losing the oldest [256]",
+    ),
+    (
+        "max_segment_bytes",
+        "longest accepted segment text in bytes [4096]",
+    ),
+    ("drain_timeout", "graceful-shutdown deadline [10s]"),
+    ("log_format", "text or json [text]"),
+    ("log_level", "log filter when RUST_LOG is unset [info]"),
+];
+
+fn positive(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{value:?} is not a positive integer")),
+    }
+}
+
+fn duration(value: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(value.trim())
+        .map_err(|e| format!("{value:?} is not a duration like 300ms, 30s or 5m ({e})"))?;
+    if d.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(d)
+}
+
+impl Config {
+    /// Sets one key from its text form.
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        match key {
+            "listen" => {
+                self.listen = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{value:?} is not an address like 127.0.0.1:50051"))?
+            }
+            "max_calls" => self.limits.max_calls = positive(value)?,
+            "max_watchers_per_call" => self.limits.max_watchers_per_call = positive(value)?,
+            "idle_timeout" => self.limits.idle_timeout = duration(value)?,
+            "summary_retention" => self.limits.summary_retention = duration(value)?,
+            "summary_retention_count" => self.limits.summary_retention_count = positive(value)?,
+            "event_history" => {
+                self.limits.event_history = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{value:?} is not a non-negative integer"))?
+            }
+            "watcher_buffer" => self.limits.watcher_buffer = positive(value)?,
+            "max_segment_bytes" => self.max_segment_bytes = positive(value)?,
+            "drain_timeout" => self.drain_timeout = duration(value)?,
+            "log_format" => {
+                self.log_format = match value.trim() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    _ => return Err(format!("{value:?} is neither `text` nor `json`")),
+                }
+            }
+            "log_level" => {
+                tracing_subscriber::EnvFilter::try_new(value)
+                    .map_err(|e| format!("{value:?} is not a log filter ({e})"))?;
+                self.log_level = value.trim().to_string();
+            }
+            _ => return Err("unknown key (see `callassist serve --help`)".into()),
+        }
+        Ok(())
+    }
+
+    /// Builds the configuration from its layers: the TOML text of the config
+    /// file (with its name, for messages), the environment, and the CLI
+    /// overrides (`key=value`).
+    pub fn from_layers(
+        file: Option<(&str, &str)>,
+        env: &BTreeMap<String, String>,
+        overrides: &[(String, String)],
+    ) -> Result<Config, Error> {
+        let mut config = Config::default();
+        let mut apply = |origin: &str, key: &str, value: &str| {
+            config
+                .set(key, value)
+                .map_err(|reason| Error::Config(format!("{key} (from {origin}): {reason}")))
+        };
+        if let Some((name, text)) = file {
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e| Error::Config(format!("{name} is not valid TOML: {e}")))?;
+            for (key, value) in &table {
+                let value = match value {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    _ => {
+                        return Err(Error::Config(format!(
+                            "{key} (from {name}): expected a string or a number"
+                        )))
+                    }
+                };
+                apply(name, key, &value)?;
+            }
+        }
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if name == ENV_CONFIG_FILE || key.is_empty() {
+                continue;
+            }
+            apply(
+                &format!("environment variable {name}"),
+                &key.to_ascii_lowercase(),
+                value,
+            )?;
+        }
+        for (key, value) in overrides {
+            apply("the command line", key, value)?;
+        }
+        if config.limits.watcher_buffer > 1 << 16 {
+            return Err(Error::Config(
+                "watcher_buffer: must be at most 65536".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// Loads the configuration the way `callassist serve` does: the file
+    /// named by `file` or `CALLASSIST_CONFIG` (if any), then `env`, then
+    /// `overrides`.
+    pub fn load(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+        overrides: &[(String, String)],
+    ) -> Result<Config, Error> {
+        let path = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get(ENV_CONFIG_FILE).map(Into::into));
+        let text = match &path {
+            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+                Error::Config(format!("cannot read config file {}: {e}", p.display()))
+            })?),
+            None => None,
+        };
+        let name = path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        Config::from_layers(text.as_deref().map(|t| (name.as_str(), t)), env, overrides)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_apply_without_any_layer() {
+        let c = Config::from_layers(None, &env(&[]), &[]).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.listen.to_string(), "127.0.0.1:50051");
+    }
+
+    #[test]
+    fn later_layers_win() {
+        let file = "max_calls = 10\nidle_timeout = \"30s\"\nlisten = \"0.0.0.0:1\"";
+        let c = Config::from_layers(
+            Some(("callassist.toml", file)),
+            &env(&[("CALLASSIST_MAX_CALLS", "20"), ("PATH", "/bin")]),
+            &[("listen".into(), "127.0.0.1:9".into())],
+        )
+        .unwrap();
+        assert_eq!(c.limits.max_calls, 20);
+        assert_eq!(c.limits.idle_timeout, Duration::from_secs(30));
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_origin() {
+        let e =
+            Config::from_layers(None, &env(&[("CALLASSIST_MAX_CALLS", "lots")]), &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration: max_calls (from environment variable CALLASSIST_MAX_CALLS): \"lots\" is not a positive integer"
+        );
+        let e = Config::from_layers(Some(("f.toml", "idle_timeout = \"soon\"")), &env(&[]), &[])
+            .unwrap_err();
+        assert!(e.to_string().contains("idle_timeout (from f.toml)"), "{e}");
+        let e =
+            Config::from_layers(None, &env(&[]), &[("max_cals".into(), "1".into())]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("max_cals (from the command line): unknown key"),
+            "{e}"
+        );
+        let e =
+            Config::from_layers(None, &env(&[("CALLASSIST_LOG_FORMAT", "xml")]), &[]).unwrap_err();
+        assert!(e.to_string().contains("log_format"), "{e}");
+    }
+}

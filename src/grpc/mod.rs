@@ -1,0 +1,343 @@
+//! The gRPC adapter. Each handler validates the request, converts it to
+//! domain types ([`convert`]), calls the session layer and the pipeline, and
+//! maps errors to statuses ([`status`]). No analysis or policy lives here.
+
+pub mod convert;
+pub mod status;
+
+use crate::{
+    pb::{
+        self, call_assist_service_server::CallAssistService, stream_call_request::Event as Inbound,
+    },
+    pipeline::{Assist, CallContext, Pipeline, Speaker, Timing, Utterance},
+    session::{Attachment, CallId, Event, Payload, Registry, Subscription},
+    Error,
+};
+use std::{sync::Arc, time::Instant};
+use tokio::sync::{broadcast::error::RecvError, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::{debug, info, info_span, Instrument};
+
+/// Responses a StreamCall client may leave unread before the call's
+/// processing waits for it. The stream's own client is the only one slowed
+/// down: watchers and other calls are unaffected.
+pub const STREAM_RESPONSE_BUFFER: usize = 64;
+
+/// Responses a watcher may leave unread in its outbound queue. Beyond this
+/// the watcher's task waits, its broadcast receiver falls behind, and it
+/// loses the oldest events (counted in `dropped_events`).
+pub const WATCH_RESPONSE_BUFFER: usize = 16;
+
+/// The `CallAssistService` implementation.
+#[derive(Debug, Clone)]
+pub struct CallAssist {
+    /// Every call.
+    registry: Arc<Registry>,
+    /// The analysis pipeline shared by all calls.
+    pipeline: Arc<Pipeline>,
+    /// Cancelled when the server begins to drain: open streams end their
+    /// calls and send the summary.
+    shutdown: CancellationToken,
+    /// Longest accepted segment or utterance text, in bytes.
+    max_text_bytes: usize,
+}
+
+impl CallAssist {
+    /// The service over the given registry and pipeline.
+    pub fn new(
+        registry: Arc<Registry>,
+        pipeline: Arc<Pipeline>,
+        shutdown: CancellationToken,
+        max_text_bytes: usize,
+    ) -> Self {
+        CallAssist {
+            registry,
+            pipeline,
+            shutdown,
+            max_text_bytes,
+        }
+    }
+}
+
+type StreamOf<T> = ReceiverStream<Result<T, Status>>;
+
+#[tonic::async_trait]
+impl CallAssistService for CallAssist {
+    type StreamCallStream = StreamOf<pb::StreamCallResponse>;
+    type WatchCallStream = StreamOf<pb::WatchCallResponse>;
+
+    async fn stream_call(
+        &self,
+        request: Request<Streaming<pb::StreamCallRequest>>,
+    ) -> Result<Response<Self::StreamCallStream>, Status> {
+        let mut inbound = request.into_inner();
+        let first = inbound
+            .message()
+            .await?
+            .ok_or_else(|| Error::invalid("start", "the stream ended before its first message"))?;
+        let start = match first.event {
+            Some(Inbound::Start(start)) => convert::call_start(start)?,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "start",
+                    "the first message of a stream must be `start`",
+                )
+                .into())
+            }
+            None => {
+                return Err(Error::invalid("event", "must be set (start, segment or end)").into())
+            }
+        };
+        let attachment = self.registry.attach(start)?;
+        let span =
+            info_span!("call", call_id = %attachment.call.id(), stream = attachment.generation);
+        span.in_scope(|| info!(resumed = attachment.resumed, "call stream attached"));
+        let (tx, rx) = mpsc::channel(STREAM_RESPONSE_BUFFER);
+        tokio::spawn(
+            self.clone()
+                .run_stream(attachment, inbound, tx)
+                .instrument(span),
+        );
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn watch_call(
+        &self,
+        request: Request<pb::WatchCallRequest>,
+    ) -> Result<Response<Self::WatchCallStream>, Status> {
+        let request = request.into_inner();
+        let call_id = CallId::parse(&request.call_id, "call_id")?;
+        let subscription = self
+            .registry
+            .watch(call_id.clone(), request.after_event_id)?;
+        let (tx, rx) = mpsc::channel(WATCH_RESPONSE_BUFFER);
+        let span = info_span!("watch", call_id = %call_id);
+        tokio::spawn(run_watch(subscription, tx).instrument(span));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn analyze_utterance(
+        &self,
+        request: Request<pb::AnalyzeUtteranceRequest>,
+    ) -> Result<Response<pb::AnalyzeUtteranceResponse>, Status> {
+        let request = request.into_inner();
+        if request.text.trim().is_empty() {
+            return Err(Error::invalid("text", "must not be empty").into());
+        }
+        if request.text.len() > self.max_text_bytes {
+            return Err(Error::invalid(
+                "text",
+                format!(
+                    "is longer than {} bytes (max_segment_bytes)",
+                    self.max_text_bytes
+                ),
+            )
+            .into());
+        }
+        let speaker = match request.speaker {
+            0 => Speaker::Customer,
+            value => convert::speaker(value, "speaker")?,
+        };
+        let utterance = Utterance {
+            text: &request.text,
+            speaker,
+            language: convert::language(&request.language_code, "language_code")?,
+            is_final: true,
+        };
+        let context = CallContext::default();
+        let analysis = self.pipeline.analyze(&utterance, &context);
+        let suggestions = self
+            .pipeline
+            .assist(&analysis, Timing::default(), &context)
+            .iter()
+            .filter_map(|a| match a {
+                Assist::Suggestion(s) => Some(s),
+                Assist::Alert(_) => None,
+            })
+            .enumerate()
+            .map(|(i, s)| convert::suggestion(&format!("u-{}", i + 1), s))
+            .collect();
+        Ok(Response::new(pb::AnalyzeUtteranceResponse {
+            analysis: Some(convert::analysis(&analysis)),
+            suggestions,
+        }))
+    }
+
+    async fn submit_feedback(
+        &self,
+        request: Request<pb::SubmitFeedbackRequest>,
+    ) -> Result<Response<pb::SubmitFeedbackResponse>, Status> {
+        let request = request.into_inner();
+        let call_id = CallId::parse(&request.call_id, "call_id")?;
+        if request.suggestion_id.is_empty() {
+            return Err(Error::invalid("suggestion_id", "must not be empty").into());
+        }
+        let action = convert::feedback_action(request.action)?;
+        let first_feedback = self
+            .registry
+            .get(&call_id)?
+            .feedback(&request.suggestion_id, action)?;
+        Ok(Response::new(pb::SubmitFeedbackResponse { first_feedback }))
+    }
+
+    async fn get_call_summary(
+        &self,
+        request: Request<pb::GetCallSummaryRequest>,
+    ) -> Result<Response<pb::GetCallSummaryResponse>, Status> {
+        let call_id = CallId::parse(&request.into_inner().call_id, "call_id")?;
+        let summary = self.registry.get(&call_id)?.summary()?;
+        Ok(Response::new(pb::GetCallSummaryResponse {
+            summary: Some(convert::summary(&summary)),
+        }))
+    }
+}
+
+fn is_summary(event: &Event) -> bool {
+    matches!(event.payload, Payload::Summary(_))
+}
+
+impl CallAssist {
+    /// Serves one attached StreamCall until `end`, an error, the client
+    /// leaving, or shutdown.
+    async fn run_stream(
+        self,
+        attachment: Attachment,
+        mut inbound: Streaming<pb::StreamCallRequest>,
+        tx: mpsc::Sender<Result<pb::StreamCallResponse, Status>>,
+    ) {
+        let call = attachment.call.clone();
+        let send = |event: Arc<Event>| {
+            let tx = tx.clone();
+            async move {
+                tx.send(Ok(pb::StreamCallResponse {
+                    event: Some(convert::event(&event)),
+                }))
+                .await
+                .is_ok()
+            }
+        };
+        loop {
+            let message = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => {
+                    info!("server draining: ending call");
+                    if let Some(summary) = self.registry.finish(&call, "server_shutdown") {
+                        send(summary).await;
+                    }
+                    return;
+                }
+                message = inbound.message() => message,
+            };
+            let received = Instant::now();
+            let outcome: Result<bool, Error> = match message {
+                Err(status) => {
+                    debug!(code = ?status.code(), "client stream failed; call detached");
+                    self.registry.detach(&attachment);
+                    return;
+                }
+                Ok(None) => {
+                    info!("client closed the stream without `end`; call detached");
+                    self.registry.detach(&attachment);
+                    return;
+                }
+                Ok(Some(request)) => match request.event {
+                    Some(Inbound::Segment(segment)) => {
+                        let span = tracing::debug_span!("segment", segment_id = %segment.segment_id, is_final = segment.is_final);
+                        async {
+                            let segment = convert::segment(segment, self.max_text_bytes)?;
+                            let events =
+                                call.process_segment(&self.pipeline, &segment, received)?;
+                            for event in events {
+                                if !send(event).await {
+                                    return Ok(false);
+                                }
+                            }
+                            Ok(true)
+                        }
+                        .instrument(span)
+                        .await
+                    }
+                    Some(Inbound::End(end)) => {
+                        let reason = if end.reason.is_empty() {
+                            "hangup"
+                        } else {
+                            end.reason.as_str()
+                        };
+                        if let Some(summary) = self.registry.finish(&call, reason) {
+                            info!(reason, "call ended");
+                            send(summary).await;
+                        }
+                        return;
+                    }
+                    Some(Inbound::Start(_)) => Err(Error::invalid(
+                        "start",
+                        "only the first message of a stream may be `start`",
+                    )),
+                    None => Err(Error::invalid(
+                        "event",
+                        "must be set (start, segment or end)",
+                    )),
+                },
+            };
+            match outcome {
+                Ok(true) => {}
+                Ok(false) => {
+                    debug!("client stopped reading; call detached");
+                    self.registry.detach(&attachment);
+                    return;
+                }
+                Err(error) => {
+                    info!(code = ?status::code(&error), "rejected a message; stream closed, call kept for resumption");
+                    let _ = tx.send(Err(error.into())).await;
+                    self.registry.detach(&attachment);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Serves one watcher: replay, then live events, until the summary.
+async fn run_watch(
+    subscription: Subscription,
+    tx: mpsc::Sender<Result<pb::WatchCallResponse, Status>>,
+) {
+    let mut dropped = subscription.missed;
+    let response = |event: &Event, dropped: &mut u64| pb::WatchCallResponse {
+        event: Some(convert::event(event)),
+        dropped_events: std::mem::take(dropped),
+    };
+    for event in &subscription.replay {
+        if tx.send(Ok(response(event, &mut dropped))).await.is_err() || is_summary(event) {
+            return;
+        }
+    }
+    let Some(mut live) = subscription.live else {
+        return;
+    };
+    loop {
+        let received = tokio::select! {
+            _ = tx.closed() => return,
+            received = live.recv() => received,
+        };
+        match received {
+            Ok(event) => {
+                if tx.send(Ok(response(&event, &mut dropped))).await.is_err() || is_summary(&event)
+                {
+                    return;
+                }
+            }
+            Err(RecvError::Lagged(n)) => {
+                debug!(lost = n, "watcher fell behind and lost the oldest events");
+                dropped += n;
+            }
+            Err(RecvError::Closed) => {
+                let status = Status::unavailable("the call was closed before it started (server shutting down or call never started)");
+                let _ = tx.send(Err(status)).await;
+                return;
+            }
+        }
+    }
+}

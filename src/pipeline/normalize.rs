@@ -1,0 +1,218 @@
+//! Text normalization, shared by every stage: full-width → half-width,
+//! Traditional → Simplified Chinese, lower-case, ASR fillers removed, and the
+//! language detected. Every normalized character remembers the byte range of
+//! the original it came from, so evidence can quote what the caller said.
+//!
+//! The Traditional → Simplified table covers the characters of the banking
+//! vocabulary the classifier and lexicons use; issue #3 extends this stage
+//! (NFKC, number words).
+
+use super::Language;
+use std::{collections::HashMap, ops::Range, sync::OnceLock};
+
+/// Pairs of (Traditional, Simplified) characters.
+const TRADITIONAL_SIMPLIFIED: &str = "餘余額额帳账賬账轉转錢钱銀银號号碼码詢询購购費费凍冻結结貸贷開开戶户關关問问題题說说話话麼么為为這这們们沒没辦办還还給给會会時时記记錄录細细資资訴诉換换匯汇財财產产氣气煩烦擔担憂忧謝谢滿满掛挂竊窃盜盗鎖锁單单損损補补銷销絡络聯联繫系係系電电郵邮證证業业務务經经員员處处應应該该嗎吗個个幫帮錯错誤误難难過过幾几兩两萬万塊块筆笔鐘钟現现實实際际當当與与從从對对啟启動动態态網网請请點点擊击據据險险隨随訊讯禮礼歡欢讓让專专爭争議议復复歸归屬属統统規规則则劃划撥拨區区邊边線线機机構构權权級级領领導导發发認认識识遺遗丟丢詐诈騙骗騷骚擾扰憤愤惱恼緊紧張张慮虑馬马趕赶傷伤幣币價价買买賣卖內内圍围歷历紀纪續续帶带約约衝冲歲岁憑凭簽签飛飞場场絕绝斷断設设頭头車车貨货漲涨親亲愛爱頁页稅税庫库審审營营齊齐樣样報报順顺賠赔償偿討讨厭厌總总數数優优訂订閱阅護护顧顾廳厅鬱郁悶闷剛刚讀读寫写聽听見见覺觉謂谓";
+
+/// Filler words of spoken English removed before analysis (whole words).
+const ENGLISH_FILLERS: &[&str] = &["um", "umm", "uh", "uhh", "uhm", "erm", "hmm", "mm"];
+
+/// Filler characters of spoken Mandarin removed before analysis.
+const CHINESE_FILLERS: &[char] = &['嗯', '呃', '唔'];
+
+fn traditional_to_simplified() -> &'static HashMap<char, char> {
+    static TABLE: OnceLock<HashMap<char, char>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let chars: Vec<char> = TRADITIONAL_SIMPLIFIED.chars().collect();
+        chars.chunks_exact(2).map(|p| (p[0], p[1])).collect()
+    })
+}
+
+/// True for CJK unified ideographs.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')
+}
+
+/// Normalized text with a map back to the original.
+#[derive(Debug, Clone)]
+pub struct Normalized<'a> {
+    /// The text as received.
+    pub original: &'a str,
+    /// The canonical text the classifiers read.
+    pub text: String,
+    /// For each byte of `text` that starts a character, the byte range of the
+    /// original it came from; indexed by the byte offset in `text`.
+    origin: Vec<(usize, Range<usize>)>,
+    /// The language the text is written in.
+    pub language: Language,
+}
+
+impl<'a> Normalized<'a> {
+    /// Normalizes `original`.
+    pub fn new(original: &'a str) -> Self {
+        let table = traditional_to_simplified();
+        let mut text = String::with_capacity(original.len());
+        let mut origin = Vec::with_capacity(original.len());
+        let (mut cjk, mut latin, mut traditional) = (0usize, 0usize, 0usize);
+        for (at, c) in original.char_indices() {
+            let span = at..at + c.len_utf8();
+            let c = match c {
+                '\u{3000}' => ' ',
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+                _ => c,
+            };
+            let c = match table.get(&c) {
+                Some(&simplified) => {
+                    traditional += 1;
+                    simplified
+                }
+                None => c,
+            };
+            if CHINESE_FILLERS.contains(&c) {
+                continue;
+            }
+            if is_cjk(c) {
+                cjk += 1;
+            } else if c.is_ascii_alphabetic() {
+                latin += 1;
+            }
+            for lower in c.to_lowercase() {
+                origin.push((text.len(), span.clone()));
+                text.push(lower);
+            }
+        }
+        let language = if cjk > 0 && cjk * 3 >= latin {
+            if traditional > 0 {
+                Language::ZhTw
+            } else {
+                Language::ZhCn
+            }
+        } else {
+            Language::EnUs
+        };
+        let mut normalized = Normalized {
+            original,
+            text,
+            origin,
+            language,
+        };
+        normalized.remove_english_fillers();
+        normalized
+    }
+
+    /// Drops English filler words, keeping the origin map aligned.
+    fn remove_english_fillers(&mut self) {
+        if !self
+            .text
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .any(|w| ENGLISH_FILLERS.contains(&w))
+        {
+            return;
+        }
+        let mut text = String::with_capacity(self.text.len());
+        let mut origin = Vec::with_capacity(self.origin.len());
+        let mut i = 0;
+        let bytes = self.text.as_bytes();
+        while i < self.text.len() {
+            let word_end = self.text[i..]
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .map_or(self.text.len(), |e| i + e);
+            let at_word_start = i == 0 || !bytes[i - 1].is_ascii_alphabetic();
+            if word_end > i && at_word_start && ENGLISH_FILLERS.contains(&&self.text[i..word_end]) {
+                // Skip the filler and one following space or comma.
+                i = word_end;
+                while i < self.text.len() && matches!(bytes[i], b' ' | b',') {
+                    i += 1;
+                }
+                continue;
+            }
+            let c = self.text[i..].chars().next().unwrap_or(' ');
+            let span = self.span_of(i);
+            origin.push((text.len(), span));
+            text.push(c);
+            i += c.len_utf8();
+        }
+        self.text = text;
+        self.origin = origin;
+    }
+
+    fn span_of(&self, normalized_at: usize) -> Range<usize> {
+        match self
+            .origin
+            .binary_search_by_key(&normalized_at, |(at, _)| *at)
+        {
+            Ok(k) => self.origin[k].1.clone(),
+            Err(k) => self
+                .origin
+                .get(k.saturating_sub(1))
+                .map_or(0..0, |o| o.1.clone()),
+        }
+    }
+
+    /// The original words behind the normalized byte range `range`.
+    pub fn quote(&self, range: Range<usize>) -> &'a str {
+        if range.is_empty() {
+            return "";
+        }
+        let start = self.span_of(range.start).start;
+        let end = self.span_of(range.end - 1).end;
+        self.original.get(start..end).unwrap_or("")
+    }
+
+    /// Finds `needle` (already normalized) in the text; for ASCII-alphabetic
+    /// needles only at word boundaries. Returns its byte range.
+    pub fn find(&self, needle: &str) -> Option<Range<usize>> {
+        let word_bounded = needle.starts_with(|c: char| c.is_ascii_alphanumeric());
+        let bytes = self.text.as_bytes();
+        let mut from = 0;
+        while let Some(pos) = self.text[from..].find(needle) {
+            let start = from + pos;
+            let end = start + needle.len();
+            let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+            let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
+            if !word_bounded || (before_ok && after_ok) {
+                return Some(start..end);
+            }
+            from = start + needle.len().max(1);
+            while !self.text.is_char_boundary(from) {
+                from += 1;
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traditional_fullwidth_and_case_are_folded() {
+        let n = Normalized::new("我想查詢帳戶餘額ＡＢＣ");
+        assert_eq!(n.text, "我想查询账户余额abc");
+        assert_eq!(n.language, Language::ZhTw);
+    }
+
+    #[test]
+    fn fillers_are_removed_and_quotes_point_at_the_original() {
+        let n = Normalized::new("Um, I uh LOST my card");
+        assert_eq!(n.text, "i lost my card");
+        let r = n.find("lost my card").unwrap();
+        assert_eq!(n.quote(r), "LOST my card");
+        let n = Normalized::new("嗯我的卡丟了");
+        assert_eq!(n.text, "我的卡丢了");
+        assert_eq!(n.quote(n.find("卡丢了").unwrap()), "卡丟了");
+        assert_eq!(n.language, Language::ZhTw);
+    }
+
+    #[test]
+    fn english_words_match_only_whole() {
+        let n = Normalized::new("my balance is low");
+        assert!(n.find("balance").is_some());
+        assert!(n.find("ban").is_none());
+        assert_eq!(Normalized::new("hello").language, Language::EnUs);
+        assert_eq!(
+            Normalized::new("查一下余额 please").language,
+            Language::ZhCn
+        );
+    }
+}

@@ -1,0 +1,397 @@
+//! `callassist replay`: streams a recorded call to a running server at real
+//! time (or faster) and prints the assists as an agent would see them.
+//!
+//! The recording format is JSON Lines mirroring `StreamCallRequest`: one
+//! object per line, `{"start": {...}}` first, then `{"segment": {...}}`
+//! lines, then `{"end": {...}}`. A JSON array of the same objects is also
+//! accepted. Segments are sent when their speech ends (`end_ms`), scaled by
+//! the speed factor.
+
+use crate::{
+    pb::{self, assist_event::Payload, call_assist_service_client::CallAssistServiceClient},
+    Error,
+};
+use serde::Deserialize;
+use std::{collections::BTreeMap, io::Write, path::Path, time::Duration};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// One line of a recording.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Line {
+    /// The call's start.
+    Start {
+        /// Call id (replaced by a unique one unless `--call-id` is given).
+        call_id: String,
+        /// Agent id.
+        #[serde(default)]
+        agent_id: String,
+        /// Language code.
+        #[serde(default)]
+        language_code: String,
+        /// Metadata.
+        #[serde(default)]
+        metadata: BTreeMap<String, String>,
+    },
+    /// A transcript segment.
+    Segment {
+        /// Segment id.
+        segment_id: String,
+        /// `customer` or `agent`.
+        speaker: String,
+        /// Text.
+        text: String,
+        /// Final or interim.
+        #[serde(default)]
+        is_final: bool,
+        /// Start, ms.
+        #[serde(default)]
+        start_ms: u32,
+        /// End, ms.
+        #[serde(default)]
+        end_ms: u32,
+    },
+    /// The end of the call.
+    End {
+        /// Reason.
+        #[serde(default)]
+        reason: String,
+    },
+}
+
+/// Reads a recording (JSON Lines or a JSON array).
+pub fn load(path: &Path) -> Result<Vec<Line>, Error> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    parse(&text).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
+}
+
+/// Parses a recording; the first line must be `start`.
+pub fn parse(text: &str) -> Result<Vec<Line>, String> {
+    let lines: Vec<Line> = if text.trim_start().starts_with('[') {
+        serde_json::from_str(text).map_err(|e| e.to_string())?
+    } else {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(n, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", n + 1)))
+            .collect::<Result<_, _>>()?
+    };
+    match lines.first() {
+        Some(Line::Start { .. }) => Ok(lines),
+        _ => Err("the first entry must be {\"start\": {...}}".into()),
+    }
+}
+
+/// Converts a recording line to the request that carries it.
+pub fn request(line: &Line, call_id: &str) -> pb::StreamCallRequest {
+    use pb::stream_call_request::Event;
+    let event = match line {
+        Line::Start {
+            agent_id,
+            language_code,
+            metadata,
+            ..
+        } => Event::Start(pb::CallStart {
+            call_id: call_id.to_string(),
+            agent_id: agent_id.clone(),
+            language_code: language_code.clone(),
+            metadata: metadata.clone().into_iter().collect(),
+        }),
+        Line::Segment {
+            segment_id,
+            speaker,
+            text,
+            is_final,
+            start_ms,
+            end_ms,
+        } => Event::Segment(pb::TranscriptSegment {
+            segment_id: segment_id.clone(),
+            speaker: match speaker.as_str() {
+                "customer" => pb::Speaker::Customer,
+                "agent" => pb::Speaker::Agent,
+                _ => pb::Speaker::Unspecified,
+            } as i32,
+            text: text.clone(),
+            is_final: *is_final,
+            start_ms: *start_ms,
+            end_ms: *end_ms,
+            asr_confidence: 0.0,
+        }),
+        Line::End { reason } => Event::End(pb::CallEnd {
+            reason: reason.clone(),
+        }),
+    };
+    pb::StreamCallRequest { event: Some(event) }
+}
+
+/// Options of a replay.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Server address, e.g. `http://127.0.0.1:50051`.
+    pub addr: String,
+    /// Pace: 1 is real time, 10 ten times faster, 0 as fast as possible.
+    pub speed: f64,
+    /// Call id to use; `None` makes a unique one from the recording's.
+    pub call_id: Option<String>,
+    /// ANSI colors in the output.
+    pub color: bool,
+    /// Also print interim segments and analyses.
+    pub verbose: bool,
+}
+
+/// What a replay saw.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Report {
+    /// The call id used.
+    pub call_id: String,
+    /// Events received, by payload kind (`analysis`, `suggestion`, …).
+    pub events: BTreeMap<&'static str, u32>,
+    /// Whether the summary arrived.
+    pub summary: Option<pb::CallSummary>,
+}
+
+fn kind_name(payload: &Payload) -> &'static str {
+    match payload {
+        Payload::Analysis(_) => "analysis",
+        Payload::Suggestion(_) => "suggestion",
+        Payload::Alert(_) => "alert",
+        Payload::Retraction(_) => "retraction",
+        Payload::Summary(_) => "summary",
+    }
+}
+
+/// Paints text with an ANSI color when colors are on.
+struct Painter(bool);
+
+impl Painter {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn clock(ms: u32) -> String {
+    format!(
+        "{:02}:{:02}.{}",
+        ms / 60_000,
+        (ms / 1000) % 60,
+        (ms % 1000) / 100
+    )
+}
+
+/// Replays `lines` against the server, printing to `out`.
+pub async fn replay(
+    lines: Vec<Line>,
+    options: &Options,
+    out: &mut (impl Write + Send),
+) -> Result<Report, Error> {
+    let call_id = match (&options.call_id, lines.first()) {
+        (Some(id), _) => id.clone(),
+        (None, Some(Line::Start { call_id, .. })) => {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            format!("{call_id}-{stamp}")
+        }
+        _ => return Err(Error::Io("the recording has no start".into())),
+    };
+    let mut client = CallAssistServiceClient::connect(options.addr.clone())
+        .await
+        .map_err(|e| Error::Io(format!("cannot connect to {}: {e}", options.addr)))?;
+    let p = Painter(options.color);
+    let _ = writeln!(
+        out,
+        "{} call {call_id} → {}",
+        p.paint("1", "▶"),
+        options.addr
+    );
+
+    let (tx, rx) = mpsc::channel(16);
+    let speed = options.speed;
+    let mut texts = BTreeMap::new();
+    for line in &lines {
+        if let Line::Segment {
+            segment_id,
+            speaker,
+            text,
+            is_final: true,
+            start_ms,
+            ..
+        } = line
+        {
+            texts.insert(
+                segment_id.clone(),
+                (speaker.clone(), text.clone(), *start_ms),
+            );
+        }
+    }
+    let sender_lines = lines.clone();
+    let sender_id = call_id.clone();
+    let sender = tokio::spawn(async move {
+        let began = tokio::time::Instant::now();
+        for line in &sender_lines {
+            if let (Line::Segment { end_ms, .. }, true) = (line, speed > 0.0) {
+                let due = began + Duration::from_secs_f64(f64::from(*end_ms) / 1000.0 / speed);
+                tokio::time::sleep_until(due).await;
+            }
+            if tx.send(request(line, &sender_id)).await.is_err() {
+                return;
+            }
+        }
+        // Keep the request stream open until the server closes the call.
+        tx.closed().await;
+    });
+
+    let mut inbound = client
+        .stream_call(ReceiverStream::new(rx))
+        .await
+        .map_err(|s| Error::Io(format!("StreamCall failed: {} {}", s.code(), s.message())))?
+        .into_inner();
+    let mut report = Report {
+        call_id: call_id.clone(),
+        ..Report::default()
+    };
+    let mut printed_segments = std::collections::BTreeSet::new();
+    loop {
+        let response = match inbound.message().await {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(s) => {
+                sender.abort();
+                return Err(Error::Io(format!(
+                    "stream ended with {}: {}",
+                    s.code(),
+                    s.message()
+                )));
+            }
+        };
+        let Some(event) = response.event else {
+            continue;
+        };
+        let Some(payload) = event.payload else {
+            continue;
+        };
+        *report.events.entry(kind_name(&payload)).or_default() += 1;
+        if let Some((speaker, text, start_ms)) = texts.get(&event.segment_id) {
+            if printed_segments.insert(event.segment_id.clone()) {
+                let who = if speaker == "customer" {
+                    p.paint("36", "customer")
+                } else {
+                    p.paint("34", "agent   ")
+                };
+                let _ = writeln!(out, "\n[{}] {who}  {text}", clock(*start_ms));
+            }
+        }
+        let _ = match &payload {
+            Payload::Analysis(a) if a.is_final || options.verbose => {
+                let intent = a.intent.as_ref().map_or(String::new(), |i| {
+                    format!(
+                        "{} {:.2}{}",
+                        i.intent,
+                        i.confidence,
+                        if a.intent_carried_over {
+                            " (carried over)"
+                        } else {
+                            ""
+                        }
+                    )
+                });
+                let emotions: Vec<String> = a
+                    .emotions
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{} {:.1} «{}»",
+                            emotion_name(e.emotion),
+                            e.intensity,
+                            e.evidence
+                        )
+                    })
+                    .collect();
+                writeln!(
+                    out,
+                    "           {} {intent}  {}",
+                    p.paint("2", "intent"),
+                    p.paint("33", &emotions.join("  "))
+                )
+            }
+            Payload::Analysis(_) => Ok(()),
+            Payload::Suggestion(s) => writeln!(
+                out,
+                "           {} {}  {}",
+                p.paint("1;32", &format!("[{}]", suggestion_kind_name(s.kind))),
+                s.text,
+                p.paint("2", &format!("({}, {}µs)", s.rule_id, event.processing_us))
+            ),
+            Payload::Alert(a) => {
+                writeln!(out, "           {} {}", p.paint("1;31", "⚠ ALERT"), a.text)
+            }
+            Payload::Retraction(r) => writeln!(
+                out,
+                "           {} {}",
+                p.paint("2", "✗ retracted"),
+                r.suggestion_id
+            ),
+            Payload::Summary(s) => {
+                report.summary = Some(s.clone());
+                writeln!(
+                    out,
+                    "\n{} {}\n  intents: {}  follow-ups: {}",
+                    p.paint("1", "■ summary"),
+                    s.text,
+                    s.intents.join(", "),
+                    s.follow_ups.join("; ")
+                )
+            }
+        };
+    }
+    sender.abort();
+    Ok(report)
+}
+
+fn emotion_name(value: i32) -> &'static str {
+    pb::Emotion::try_from(value).map_or("unknown", |e| match e {
+        pb::Emotion::Frustration => "frustration",
+        pb::Emotion::Anxiety => "anxiety",
+        pb::Emotion::Confusion => "confusion",
+        pb::Emotion::Urgency => "urgency",
+        pb::Emotion::Sadness => "sadness",
+        pb::Emotion::Satisfaction => "satisfaction",
+        pb::Emotion::Unspecified => "unspecified",
+    })
+}
+
+fn suggestion_kind_name(value: i32) -> &'static str {
+    pb::SuggestionKind::try_from(value).map_or("unknown", |k| match k {
+        pb::SuggestionKind::Empathy => "empathy",
+        pb::SuggestionKind::ClarifyingQuestion => "ask",
+        pb::SuggestionKind::Confirmation => "confirm",
+        pb::SuggestionKind::NextStep => "next step",
+        pb::SuggestionKind::Reframe => "reframe",
+        pb::SuggestionKind::Coaching => "coaching",
+        pb::SuggestionKind::Compliance => "compliance",
+        pb::SuggestionKind::Unspecified => "suggestion",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recordings_must_start_with_start() {
+        assert!(parse("{\"end\": {}}").is_err());
+        let lines =
+            parse("{\"start\": {\"call_id\": \"c\"}}\n\n{\"end\": {\"reason\": \"hangup\"}}")
+                .unwrap();
+        assert_eq!(lines.len(), 2);
+        assert!(parse("{\"start\": {\"call_id\": \"c\", \"bogus\": 1}}")
+            .unwrap_err()
+            .contains("line 1"));
+    }
+}

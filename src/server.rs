@@ -1,0 +1,104 @@
+//! Runs the service: the CallAssistService, gRPC health and reflection, the
+//! reaper, and the graceful drain.
+
+use crate::{
+    grpc::CallAssist,
+    pb::{self, call_assist_service_server::CallAssistServiceServer},
+    pipeline::Pipeline,
+    session::Registry,
+    Config, Error,
+};
+use std::{future::Future, sync::Arc, time::Instant};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic_health::ServingStatus;
+use tracing::{info, warn};
+
+/// The fully-qualified name of the service, as health checks name it.
+pub const SERVICE_NAME: &str = "callassist.v1.CallAssistService";
+
+/// Serves on `listener` until `shutdown` resolves, then drains: health turns
+/// NOT_SERVING, new calls are refused, every live call ends with a summary
+/// sent to its client and watchers, and the server waits for streams to
+/// finish, at most `config.drain_timeout`.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let registry = Arc::new(Registry::new(config.limits.clone()));
+    let pipeline = Arc::new(Pipeline::new());
+    let draining = CancellationToken::new();
+    let service = CallAssist::new(
+        registry.clone(),
+        pipeline,
+        draining.clone(),
+        config.max_segment_bytes,
+    );
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| Error::Io(format!("reflection: {e}")))?;
+    let reflection_alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| Error::Io(format!("reflection: {e}")))?;
+
+    let reaper = tokio::spawn(registry.clone().run_reaper(draining.clone()));
+    let stop_accepting = draining.clone();
+    let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(reflection_alpha)
+        .add_service(CallAssistServiceServer::new(service))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            stop_accepting.cancelled().await
+        });
+    tokio::pin!(server);
+
+    for name in ["", SERVICE_NAME] {
+        health
+            .set_service_status(name, ServingStatus::Serving)
+            .await;
+    }
+    info!(ready_ms = started.elapsed().as_millis() as u64, "serving");
+
+    tokio::select! {
+        result = &mut server => {
+            reaper.abort();
+            return result.map_err(|e| Error::Io(format!("server: {e}")));
+        }
+        _ = shutdown => {}
+    }
+
+    info!(
+        open_calls = registry.open_calls(),
+        "shutting down: draining calls"
+    );
+    for name in ["", SERVICE_NAME] {
+        health
+            .set_service_status(name, ServingStatus::NotServing)
+            .await;
+    }
+    registry.begin_drain();
+    draining.cancel();
+    // Let attached streams end their own calls (their clients get the
+    // summary), then end whatever is left, e.g. calls whose client is away.
+    tokio::task::yield_now().await;
+    registry.finish_all("server_shutdown");
+    match tokio::time::timeout(config.drain_timeout, &mut server).await {
+        Ok(result) => result.map_err(|e| Error::Io(format!("server: {e}")))?,
+        Err(_) => {
+            warn!(deadline = ?config.drain_timeout, "drain deadline passed; closing the remaining connections")
+        }
+    }
+    reaper.abort();
+    info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,386 @@
+//! One call's state and the processing of its segments.
+
+use super::{
+    event::{EventLog, Payload, Subscription},
+    summary::CallStats,
+    CallId, CallStart, CallSummary, Event, FeedbackAction, Segment,
+};
+use crate::{
+    pipeline::{Assist, CallContext, Emotion, Pipeline, Timing, Utterance},
+    Error,
+};
+use parking_lot::Mutex;
+use std::{
+    collections::HashMap,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+    time::Instant,
+};
+
+/// Where a call is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Watched by a console, not started yet.
+    Pending,
+    /// Started and not ended; `stream` is the generation of the StreamCall
+    /// attached to it, `None` while the client is away (it may resume).
+    Live {
+        /// The attached stream, if any.
+        stream: Option<u64>,
+    },
+    /// Ended; only the summary, the history and feedback remain.
+    Ended,
+}
+
+/// A call. Shared between its StreamCall task, its watchers, feedback and the
+/// registry; all mutable state sits behind one short-held lock.
+#[derive(Debug)]
+pub struct Call {
+    /// The call's id, copied into every event.
+    id: CallId,
+    /// Everything that changes.
+    state: Mutex<CallState>,
+}
+
+/// The mutable state of a call.
+#[derive(Debug)]
+pub(super) struct CallState {
+    /// Pending, live or ended.
+    pub(super) phase: Phase,
+    /// When `phase` last changed or the stream detached: the idle time-out
+    /// and the retention are measured from here.
+    pub(super) since: Instant,
+    /// The `start` message (agent, language, metadata); `None` while pending.
+    start: Option<CallStart>,
+    /// Event ids, bounded history and the watcher fan-out.
+    log: EventLog,
+    /// What the pipeline remembers between turns.
+    context: CallContext,
+    /// Segments with interim hypotheses but no final yet: what was shown
+    /// for them, so a revision can retract what it no longer supports.
+    open: HashMap<String, OpenSegment>,
+    /// Segments already final, with a hash of their final text: a repeated
+    /// identical final is ignored, a different one is rejected.
+    finals: HashMap<String, u64>,
+    /// Feedback per suggestion id (`None`: shown, no feedback yet).
+    suggestions: HashMap<String, Option<FeedbackAction>>,
+    /// Running statistics for the summary.
+    stats: CallStats,
+    /// The summary event, once the call has ended.
+    summary: Option<Arc<Event>>,
+}
+
+/// What has been shown for a segment that is not final yet.
+#[derive(Debug, Default)]
+struct OpenSegment {
+    /// The last analysis emitted for it (to skip unchanged revisions).
+    last: Option<(&'static str, Vec<Emotion>)>,
+    /// Suggestions currently standing for it: (rule id, suggestion id).
+    active: Vec<(&'static str, String)>,
+}
+
+fn text_hash(text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+impl Call {
+    pub(super) fn new(id: CallId, phase: Phase, history: usize, watcher_buffer: usize) -> Self {
+        Call {
+            id,
+            state: Mutex::new(CallState {
+                phase,
+                since: Instant::now(),
+                start: None,
+                log: EventLog::new(history, watcher_buffer),
+                context: CallContext::default(),
+                open: HashMap::new(),
+                finals: HashMap::new(),
+                suggestions: HashMap::new(),
+                stats: CallStats::default(),
+                summary: None,
+            }),
+        }
+    }
+
+    /// The call's id.
+    pub fn id(&self) -> &CallId {
+        &self.id
+    }
+
+    pub(super) fn with_state<R>(&self, f: impl FnOnce(&mut CallState) -> R) -> R {
+        f(&mut self.state.lock())
+    }
+
+    /// Runs one segment through the pipeline and returns the events it caused,
+    /// in order: for a final segment its `Analysis` first.
+    ///
+    /// Errors: `FailedPrecondition` if the call has ended; `InvalidArgument`
+    /// for a second, different final of a segment, or an interim after its
+    /// final. An identical repeated final is accepted and causes no events.
+    pub fn process_segment(
+        &self,
+        pipeline: &Pipeline,
+        segment: &Segment,
+        received: Instant,
+    ) -> Result<Vec<Arc<Event>>, Error> {
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        if !matches!(state.phase, Phase::Live { .. }) {
+            return Err(Error::FailedPrecondition(format!(
+                "call {} is not live",
+                self.id
+            )));
+        }
+        if let Some(&hash) = state.finals.get(&segment.id) {
+            return if !segment.is_final {
+                Err(Error::invalid(
+                    "segment.is_final",
+                    format!("segment {:?} is already final; interim revisions must come before the final", segment.id),
+                ))
+            } else if hash == text_hash(&segment.text) {
+                Ok(Vec::new())
+            } else {
+                Err(Error::invalid(
+                    "segment.segment_id",
+                    format!(
+                        "segment {:?} already has a different final text",
+                        segment.id
+                    ),
+                ))
+            };
+        }
+        let utterance = Utterance {
+            text: &segment.text,
+            speaker: segment.speaker,
+            language: state.start.as_ref().and_then(|s| s.language),
+            is_final: segment.is_final,
+        };
+        let analysis = pipeline.analyze(&utterance, &state.context);
+        let timing = Timing {
+            start_ms: segment.start_ms,
+            end_ms: segment.end_ms,
+        };
+        let mut open = state.open.remove(&segment.id).unwrap_or_default();
+        let key = (
+            analysis.intent.intent,
+            analysis
+                .emotions
+                .iter()
+                .map(|c| c.emotion)
+                .collect::<Vec<_>>(),
+        );
+        let mut events = Vec::new();
+        if !segment.is_final && open.last.as_ref() == Some(&key) {
+            // The revision changes nothing the agent would see.
+            state.open.insert(segment.id.clone(), open);
+            return Ok(events);
+        }
+        let assists = pipeline.assist(&analysis, timing, &state.context);
+        events.push(state.log.emit(
+            &self.id,
+            &segment.id,
+            received,
+            Payload::Analysis(analysis.clone()),
+        ));
+        state.reconcile(
+            &self.id,
+            segment,
+            received,
+            &assists,
+            &mut open,
+            &mut events,
+        );
+        if segment.is_final {
+            for assist in assists {
+                if let Assist::Alert(alert) = assist {
+                    state.context.record_alert(alert.kind);
+                    state.stats.alerts.push(alert.kind);
+                    events.push(state.log.emit(
+                        &self.id,
+                        &segment.id,
+                        received,
+                        Payload::Alert(alert),
+                    ));
+                }
+            }
+            state.context.commit(&analysis, timing);
+            state.stats.record(segment, &analysis);
+            state
+                .finals
+                .insert(segment.id.clone(), text_hash(&segment.text));
+        } else {
+            open.last = Some(key);
+            state.open.insert(segment.id.clone(), open);
+        }
+        Ok(events)
+    }
+
+    /// Ends the call (once) and returns its summary event. Ending an ended
+    /// call returns the summary it already has; ending a pending call (never
+    /// started) returns `None` and just closes its watchers.
+    pub(super) fn finish(&self, reason: &str) -> Option<Arc<Event>> {
+        let mut state = self.state.lock();
+        match state.phase {
+            Phase::Ended => return state.summary.clone(),
+            Phase::Pending => {
+                state.phase = Phase::Ended;
+                state.since = Instant::now();
+                state.log.close();
+                return None;
+            }
+            Phase::Live { .. } => {}
+        }
+        // Suggestions for interims that never became final are not retracted:
+        // the agent may have used them; the summary counts them as shown.
+        state.open.clear();
+        state.phase = Phase::Ended;
+        state.since = Instant::now();
+        let summary = state.summarize(&self.id, Some(reason));
+        let event = state
+            .log
+            .emit(&self.id, "", Instant::now(), Payload::Summary(summary));
+        state.log.close();
+        state.summary = Some(event.clone());
+        Some(event)
+    }
+
+    /// The summary: the final one if the call has ended, else the summary so
+    /// far. `NotFound` for a call that never started.
+    pub fn summary(&self) -> Result<CallSummary, Error> {
+        let state = self.state.lock();
+        match (&state.phase, &state.summary) {
+            (Phase::Pending, _) => Err(self.not_started()),
+            (_, Some(event)) => match &event.payload {
+                Payload::Summary(s) => Ok(s.clone()),
+                _ => unreachable!("the summary event holds a summary"),
+            },
+            (_, None) => Ok(state.summarize(&self.id, None)),
+        }
+    }
+
+    /// Records feedback on a suggestion; returns whether it is the first
+    /// feedback for it. `NotFound` for an unknown suggestion.
+    pub fn feedback(&self, suggestion_id: &str, action: FeedbackAction) -> Result<bool, Error> {
+        let mut state = self.state.lock();
+        if state.phase == Phase::Pending {
+            return Err(self.not_started());
+        }
+        let slot = state.suggestions.get_mut(suggestion_id).ok_or_else(|| {
+            Error::NotFound(format!(
+                "suggestion {suggestion_id:?} not found in call {}",
+                self.id
+            ))
+        })?;
+        let first = slot.is_none();
+        *slot = Some(action);
+        if let Some(event) = &state.summary {
+            // Feedback after hang-up updates the kept summary.
+            let mut summary = match &event.payload {
+                Payload::Summary(s) => s.clone(),
+                _ => unreachable!("the summary event holds a summary"),
+            };
+            let fresh = state.summarize(&self.id, Some(&summary.end_reason));
+            summary.suggestions_accepted = fresh.suggestions_accepted;
+            summary.suggestions_dismissed = fresh.suggestions_dismissed;
+            let mut updated = (**event).clone();
+            updated.payload = Payload::Summary(summary);
+            state.summary = Some(Arc::new(updated));
+        }
+        Ok(first)
+    }
+
+    /// Subscribes a watcher (see [`Subscription`]).
+    pub(super) fn subscribe(&self, after_event_id: u64) -> Subscription {
+        let mut state = self.state.lock();
+        let ended = state.phase == Phase::Ended;
+        state.log.subscribe(after_event_id, ended)
+    }
+
+    fn not_started(&self) -> Error {
+        Error::NotFound(format!("call {} has not started", self.id))
+    }
+}
+
+impl CallState {
+    /// Records the `start` message of a call that begins now.
+    pub(super) fn begin(&mut self, start: CallStart, stream: u64) {
+        self.start = Some(start);
+        self.phase = Phase::Live {
+            stream: Some(stream),
+        };
+        self.since = Instant::now();
+    }
+
+    /// Watchers currently subscribed.
+    pub(super) fn watchers(&self) -> usize {
+        self.log.watchers()
+    }
+
+    /// Emits the suggestions of `assists` that are not already standing for
+    /// the segment, and retracts those standing that `assists` no longer has.
+    fn reconcile(
+        &mut self,
+        call_id: &CallId,
+        segment: &Segment,
+        received: Instant,
+        assists: &[Assist],
+        open: &mut OpenSegment,
+        events: &mut Vec<Arc<Event>>,
+    ) {
+        let wanted: Vec<_> = assists
+            .iter()
+            .filter_map(|a| match a {
+                Assist::Suggestion(s) => Some(s),
+                Assist::Alert(_) => None,
+            })
+            .collect();
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut open.active)
+            .into_iter()
+            .partition(|(rule, _)| wanted.iter().any(|s| s.rule_id == *rule));
+        for (_, suggestion_id) in gone {
+            self.stats.retracted += 1;
+            let reason = "the transcript was revised and no longer supports it".to_string();
+            events.push(self.log.emit(
+                call_id,
+                &segment.id,
+                received,
+                Payload::Retraction {
+                    suggestion_id,
+                    reason,
+                },
+            ));
+        }
+        open.active = keep;
+        for suggestion in wanted {
+            if open
+                .active
+                .iter()
+                .any(|(rule, _)| *rule == suggestion.rule_id)
+            {
+                continue;
+            }
+            self.stats.shown += 1;
+            let id = format!("sg-{}", self.stats.shown);
+            self.suggestions.insert(id.clone(), None);
+            open.active.push((suggestion.rule_id, id.clone()));
+            let payload = Payload::Suggestion {
+                id,
+                suggestion: suggestion.clone(),
+            };
+            events.push(self.log.emit(call_id, &segment.id, received, payload));
+        }
+    }
+
+    fn summarize(&self, call_id: &CallId, end_reason: Option<&str>) -> CallSummary {
+        let start = self.start.as_ref();
+        self.stats.summarize(
+            call_id,
+            start.map_or("", |s| s.agent_id.as_str()),
+            start.and_then(|s| s.language),
+            end_reason,
+            self.suggestions.values().flatten().copied(),
+        )
+    }
+}

@@ -1,0 +1,19 @@
+//! Per-call state: who is streaming a call, what has been said, the events
+//! emitted so far (with a bounded history for consoles that join late), and
+//! the summary. The [`Registry`] holds every call in one bounded concurrent
+//! map and runs the time-outs and retention.
+//!
+//! Nothing here knows about gRPC: the adapter converts proto messages to the
+//! domain types of this module and [`crate::pipeline`].
+
+mod call;
+mod event;
+mod registry;
+mod summary;
+mod types;
+
+pub use call::Call;
+pub use event::{Event, Payload, Subscription};
+pub use registry::{Attachment, Limits, Registry};
+pub use summary::{CallSummary, EmotionPoint, SpeechStats};
+pub use types::{CallId, CallStart, FeedbackAction, Segment};

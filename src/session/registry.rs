@@ -1,0 +1,323 @@
+//! The registry of calls: one bounded concurrent map keyed by call id, the
+//! rules for attaching streams and watchers, the idle time-out, retention of
+//! ended calls, and the drain at shutdown.
+
+use super::{
+    call::{Call, Phase},
+    CallId, CallStart, Event, Subscription,
+};
+use crate::Error;
+use dashmap::{mapref::entry::Entry, DashMap};
+use parking_lot::Mutex;
+use std::{
+    collections::VecDeque,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+/// The limits the registry enforces; part of the service configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Calls not yet ended (live, detached or watched-before-start) at most;
+    /// more are refused with `ResourceExhausted`.
+    pub max_calls: usize,
+    /// Watchers per call at most.
+    pub max_watchers_per_call: usize,
+    /// How long a call whose client went away without `end` waits for the
+    /// client to resume before it is finalized; also how long a call watched
+    /// before it started waits for its start.
+    pub idle_timeout: Duration,
+    /// How long an ended call's summary and history are kept.
+    pub summary_retention: Duration,
+    /// How many ended calls are kept at most (oldest evicted first).
+    pub summary_retention_count: usize,
+    /// Events retained per call for watchers that join late.
+    pub event_history: usize,
+    /// Events a watcher may fall behind before it loses the oldest.
+    pub watcher_buffer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_calls: 20_000,
+            max_watchers_per_call: 16,
+            idle_timeout: Duration::from_secs(300),
+            summary_retention: Duration::from_secs(3600),
+            summary_retention_count: 10_000,
+            event_history: 128,
+            watcher_buffer: 256,
+        }
+    }
+}
+
+/// A StreamCall attached to a call.
+#[derive(Debug)]
+pub struct Attachment {
+    /// The call.
+    pub call: Arc<Call>,
+    /// Identifies this stream, so a stale stream cannot detach a newer one.
+    pub generation: u64,
+    /// True when the stream resumed a call started earlier.
+    pub resumed: bool,
+}
+
+/// Every call the service knows, live or kept for its summary.
+#[derive(Debug)]
+pub struct Registry {
+    /// The calls by id.
+    calls: DashMap<CallId, Arc<Call>>,
+    /// The limits in force.
+    limits: Limits,
+    /// Calls in the map that have not ended; bounded by `limits.max_calls`.
+    open_calls: AtomicUsize,
+    /// Ended calls in the order they ended, for retention by time and count.
+    ended: Mutex<VecDeque<(CallId, Instant)>>,
+    /// Set once shutdown begins: no new calls or watchers.
+    draining: AtomicBool,
+    /// Source of stream generations.
+    next_generation: AtomicU64,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new(limits: Limits) -> Self {
+        Registry {
+            calls: DashMap::new(),
+            limits,
+            open_calls: AtomicUsize::new(0),
+            ended: Mutex::new(VecDeque::new()),
+            draining: AtomicBool::new(false),
+            next_generation: AtomicU64::new(1),
+        }
+    }
+
+    /// Calls not yet ended.
+    pub fn open_calls(&self) -> usize {
+        self.open_calls.load(Ordering::Relaxed)
+    }
+
+    /// Calls in the map, ended ones included.
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    fn reserve_slot(&self) -> Result<(), Error> {
+        let before = self.open_calls.fetch_add(1, Ordering::AcqRel);
+        if before >= self.limits.max_calls {
+            self.open_calls.fetch_sub(1, Ordering::AcqRel);
+            return Err(Error::ResourceExhausted(format!(
+                "{} calls are open, the configured maximum (max_calls)",
+                self.limits.max_calls
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_not_draining(&self) -> Result<(), Error> {
+        if self.draining.load(Ordering::Acquire) {
+            return Err(Error::ShuttingDown);
+        }
+        Ok(())
+    }
+
+    /// Attaches a StreamCall: starts a new call, starts a call that consoles
+    /// were already watching, or resumes a call whose client went away.
+    pub fn attach(&self, start: CallStart) -> Result<Attachment, Error> {
+        self.check_not_draining()?;
+        let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
+        let id = start.call_id.clone();
+        match self.calls.entry(id.clone()) {
+            Entry::Vacant(slot) => {
+                self.reserve_slot()?;
+                let call = Arc::new(self.new_call(id, Phase::Pending));
+                call.with_state(|s| s.begin(start, generation));
+                slot.insert(call.clone());
+                Ok(Attachment {
+                    call,
+                    generation,
+                    resumed: false,
+                })
+            }
+            Entry::Occupied(slot) => {
+                let call = slot.get().clone();
+                call.with_state(|s| match s.phase {
+                    Phase::Pending => {
+                        s.begin(start, generation);
+                        Ok(false)
+                    }
+                    Phase::Live { stream: None } => {
+                        s.phase = Phase::Live {
+                            stream: Some(generation),
+                        };
+                        Ok(true)
+                    }
+                    Phase::Live { stream: Some(_) } => Err(Error::AlreadyExists(format!(
+                        "call {id} is already streaming on another StreamCall"
+                    ))),
+                    Phase::Ended => Err(Error::AlreadyExists(format!(
+                        "call {id} has ended; call ids are not reused"
+                    ))),
+                })
+                .map(|resumed| Attachment {
+                    call,
+                    generation,
+                    resumed,
+                })
+            }
+        }
+    }
+
+    /// Marks the call's client as gone (without `end`): the call waits
+    /// `idle_timeout` for it to resume. Does nothing if another stream has
+    /// attached since.
+    pub fn detach(&self, attachment: &Attachment) {
+        attachment.call.with_state(|s| {
+            if s.phase
+                == (Phase::Live {
+                    stream: Some(attachment.generation),
+                })
+            {
+                s.phase = Phase::Live { stream: None };
+                s.since = Instant::now();
+            }
+        });
+    }
+
+    /// Ends a call and returns its summary event (see [`Call::finish`]).
+    pub fn finish(&self, call: &Call, reason: &str) -> Option<Arc<Event>> {
+        let was_open = call.with_state(|s| s.phase != Phase::Ended);
+        let summary = call.finish(reason);
+        if was_open {
+            self.open_calls.fetch_sub(1, Ordering::AcqRel);
+            self.ended
+                .lock()
+                .push_back((call.id().clone(), Instant::now()));
+            self.evict_ended(Instant::now());
+        }
+        summary
+    }
+
+    /// Subscribes a watcher to a call, creating a pending entry if the call
+    /// has not started yet.
+    pub fn watch(&self, call_id: CallId, after_event_id: u64) -> Result<Subscription, Error> {
+        self.check_not_draining()?;
+        let call = match self.calls.entry(call_id.clone()) {
+            Entry::Occupied(slot) => slot.get().clone(),
+            Entry::Vacant(slot) => {
+                self.reserve_slot()?;
+                slot.insert(Arc::new(self.new_call(call_id.clone(), Phase::Pending)))
+                    .clone()
+            }
+        };
+        if call.with_state(|s| s.watchers()) >= self.limits.max_watchers_per_call {
+            return Err(Error::ResourceExhausted(format!(
+                "call {call_id} already has {} watchers, the configured maximum (max_watchers_per_call)",
+                self.limits.max_watchers_per_call
+            )));
+        }
+        Ok(call.subscribe(after_event_id))
+    }
+
+    /// A call that has started (live or ended). `NotFound` otherwise.
+    pub fn get(&self, call_id: &CallId) -> Result<Arc<Call>, Error> {
+        self.calls
+            .get(call_id)
+            .map(|c| c.clone())
+            .ok_or_else(|| Error::NotFound(format!("call {call_id} not found")))
+    }
+
+    fn new_call(&self, id: CallId, phase: Phase) -> Call {
+        Call::new(
+            id,
+            phase,
+            self.limits.event_history,
+            self.limits.watcher_buffer,
+        )
+    }
+
+    /// One pass of housekeeping: finalizes calls whose client has been away
+    /// longer than the idle time-out, drops pending calls nobody watches any
+    /// more, and evicts ended calls past their retention.
+    pub fn reap(&self, now: Instant) {
+        let idle = self.limits.idle_timeout;
+        let mut expired = Vec::new();
+        for entry in self.calls.iter() {
+            let verdict = entry.value().with_state(|s| match s.phase {
+                Phase::Live { stream: None } if now.duration_since(s.since) >= idle => Some(true),
+                Phase::Pending if s.watchers() == 0 && now.duration_since(s.since) >= idle => {
+                    Some(false)
+                }
+                _ => None,
+            });
+            if let Some(live) = verdict {
+                expired.push((entry.value().clone(), live));
+            }
+        }
+        for (call, live) in expired {
+            if live {
+                self.finish(&call, "idle_timeout");
+            } else {
+                self.finish(&call, "");
+                self.calls.remove(call.id());
+                self.ended.lock().retain(|(id, _)| id != call.id());
+            }
+        }
+        self.evict_ended(now);
+    }
+
+    fn evict_ended(&self, now: Instant) {
+        let mut ended = self.ended.lock();
+        while let Some((id, at)) = ended.front() {
+            let expired = now.duration_since(*at) >= self.limits.summary_retention;
+            if !expired && ended.len() <= self.limits.summary_retention_count {
+                break;
+            }
+            self.calls
+                .remove_if(id, |_, c| c.with_state(|s| s.phase == Phase::Ended));
+            ended.pop_front();
+        }
+    }
+
+    /// Begins shutdown: from now on new calls and watchers are refused.
+    /// Attached streams end their own calls (so that their clients receive
+    /// the summary); [`Registry::finish_all`] ends the rest.
+    pub fn begin_drain(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    /// Ends every call still open with `reason` (used at the end of a drain).
+    pub fn finish_all(&self, reason: &str) {
+        let open: Vec<Arc<Call>> = self
+            .calls
+            .iter()
+            .filter(|e| e.value().with_state(|s| s.phase != Phase::Ended))
+            .map(|e| e.value().clone())
+            .collect();
+        for call in open {
+            self.finish(&call, reason);
+        }
+    }
+
+    /// Runs [`Registry::reap`] periodically until `stop` is cancelled.
+    pub async fn run_reaper(self: Arc<Self>, stop: tokio_util::sync::CancellationToken) {
+        let period =
+            (self.limits.idle_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => self.reap(Instant::now()),
+            }
+        }
+    }
+}
