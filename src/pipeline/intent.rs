@@ -57,7 +57,7 @@ const TAXONOMY: &[Cues] = &[
             ("不认识", 1.0),
             ("莫名其妙", 1.0),
             ("被扣", 1.5),
-            ("盗刷", 2.5),
+            ("盗刷", 2.0),
             ("乱扣", 2.0),
             ("don't recognize", 2.0),
             ("didn't make", 1.5),
@@ -72,7 +72,7 @@ const TAXONOMY: &[Cues] = &[
         &[
             ("卡丢", 2.5),
             ("卡不见", 2.5),
-            ("丢了", 1.5),
+            ("丢了", 2.5),
             ("被偷", 2.0),
             ("挂失", 2.5),
             ("lost my card", 2.5),
@@ -295,6 +295,30 @@ const TAXONOMY: &[Cues] = &[
         ],
     ),
 ];
+
+/// Phrases by which a caller asks what to do next.
+const WHAT_NEXT: &[&str] = &[
+    "怎么办",
+    "怎么弄",
+    "怎么开通",
+    "怎么操作",
+    "然后呢",
+    "接下来",
+    "下一步",
+    "what happens now",
+    "what happens next",
+    "what do i do",
+    "what should i do",
+    "what now",
+    "what next",
+    "next step",
+    "how do i",
+];
+
+/// Whether the utterance asks what to do next.
+pub fn asks_what_next(text: &Normalized<'_>) -> bool {
+    WHAT_NEXT.iter().any(|p| text.find(p).is_some())
+}
 
 /// Classifies normalized utterances into the bank taxonomy.
 #[derive(Debug, Default, Clone, Copy)]

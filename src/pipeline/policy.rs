@@ -144,6 +144,10 @@ fn empathy(analysis: &Analysis, zh: bool) -> Option<Suggestion> {
 fn need(analysis: &Analysis, zh: bool, out: &mut Vec<Assist>) {
     let intent = &analysis.intent;
     if intent.intent == OUT_OF_SCOPE {
+        if !analysis.is_final {
+            // An interim that fits nothing yet: the customer is still talking.
+            return;
+        }
         out.push(Assist::Suggestion(Suggestion {
             kind: SuggestionKind::ClarifyingQuestion,
             text: pick(
@@ -220,6 +224,10 @@ fn need(analysis: &Analysis, zh: bool, out: &mut Vec<Assist>) {
             priority: 3,
             rule_id: "confirm.need",
         }));
+    }
+    if analysis.intent_carried_over && !analysis.asks_what_next {
+        // A follow-up turn on a known need: the next step was already offered.
+        return;
     }
     out.push(Assist::Suggestion(Suggestion {
         kind: SuggestionKind::NextStep,

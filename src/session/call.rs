@@ -75,8 +75,10 @@ pub(super) struct CallState {
 struct OpenSegment {
     /// The last analysis emitted for it (to skip unchanged revisions).
     last: Option<(&'static str, Vec<Emotion>)>,
-    /// Suggestions currently standing for it: (rule id, suggestion id).
-    active: Vec<(&'static str, String)>,
+    /// Suggestions currently standing for it: (rule id, text, suggestion
+    /// id). A revision keeps a suggestion only if the same rule still says
+    /// the same words.
+    active: Vec<(&'static str, String, String)>,
 }
 
 fn text_hash(text: &str) -> u64 {
@@ -338,8 +340,10 @@ impl CallState {
             .collect();
         let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut open.active)
             .into_iter()
-            .partition(|(rule, _)| wanted.iter().any(|s| s.rule_id == *rule));
-        for (_, suggestion_id) in gone {
+            .partition(|(rule, text, _)| {
+                wanted.iter().any(|s| s.rule_id == *rule && s.text == *text)
+            });
+        for (_, _, suggestion_id) in gone {
             self.stats.retracted += 1;
             let reason = "the transcript was revised and no longer supports it".to_string();
             events.push(self.log.emit(
@@ -357,14 +361,15 @@ impl CallState {
             if open
                 .active
                 .iter()
-                .any(|(rule, _)| *rule == suggestion.rule_id)
+                .any(|(rule, text, _)| *rule == suggestion.rule_id && *text == suggestion.text)
             {
                 continue;
             }
             self.stats.shown += 1;
             let id = format!("sg-{}", self.stats.shown);
             self.suggestions.insert(id.clone(), None);
-            open.active.push((suggestion.rule_id, id.clone()));
+            open.active
+                .push((suggestion.rule_id, suggestion.text.clone(), id.clone()));
             let payload = Payload::Suggestion {
                 id,
                 suggestion: suggestion.clone(),

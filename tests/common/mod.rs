@@ -1,0 +1,266 @@
+//! Shared helpers: the real server on 127.0.0.1:0 and a generated client.
+#![allow(dead_code)]
+
+use callassist::{
+    pb::{
+        self, assist_event::Payload, call_assist_service_client::CallAssistServiceClient,
+        stream_call_request::Event as Inbound,
+    },
+    server, Config, Error,
+};
+use std::{net::SocketAddr, time::Duration};
+use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{transport::Channel, Code, Status, Streaming};
+
+/// How long a test waits for anything before failing.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A running server.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: JoinHandle<Result<(), Error>>,
+}
+
+/// The configuration tests run with: defaults, except short time-outs.
+pub fn test_config() -> Config {
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.drain_timeout = Duration::from_secs(5);
+    config
+}
+
+pub async fn start_server() -> TestServer {
+    start_server_with(test_config()).await
+}
+
+pub async fn start_server_with(config: Config) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(server::serve(listener, config, async {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        addr,
+        stop: Some(stop),
+        handle,
+    }
+}
+
+impl TestServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn channel(&self) -> Channel {
+        // The server may still be starting: retry briefly.
+        for _ in 0..50 {
+            if let Ok(channel) = Channel::from_shared(self.url()).unwrap().connect().await {
+                return channel;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("server at {} did not come up", self.addr);
+    }
+
+    pub async fn client(&self) -> CallAssistServiceClient<Channel> {
+        CallAssistServiceClient::new(self.channel().await)
+    }
+
+    /// Triggers a graceful shutdown and waits for the server to stop.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(PATIENCE, self.handle)
+            .await
+            .expect("server stopped in time")
+            .unwrap()
+    }
+}
+
+pub fn start(call_id: &str) -> pb::StreamCallRequest {
+    start_in(call_id, "")
+}
+
+pub fn start_in(call_id: &str, language_code: &str) -> pb::StreamCallRequest {
+    pb::StreamCallRequest {
+        event: Some(Inbound::Start(pb::CallStart {
+            call_id: call_id.into(),
+            agent_id: "agent-7".into(),
+            language_code: language_code.into(),
+            metadata: Default::default(),
+        })),
+    }
+}
+
+pub fn segment(
+    id: &str,
+    speaker: pb::Speaker,
+    text: &str,
+    is_final: bool,
+    start_ms: u32,
+    end_ms: u32,
+) -> pb::StreamCallRequest {
+    pb::StreamCallRequest {
+        event: Some(Inbound::Segment(pb::TranscriptSegment {
+            segment_id: id.into(),
+            speaker: speaker as i32,
+            text: text.into(),
+            is_final,
+            start_ms,
+            end_ms,
+            asr_confidence: 0.9,
+        })),
+    }
+}
+
+pub fn customer(id: &str, text: &str, start_ms: u32) -> pb::StreamCallRequest {
+    segment(
+        id,
+        pb::Speaker::Customer,
+        text,
+        true,
+        start_ms,
+        start_ms + 1000,
+    )
+}
+
+pub fn agent(id: &str, text: &str, start_ms: u32) -> pb::StreamCallRequest {
+    segment(
+        id,
+        pb::Speaker::Agent,
+        text,
+        true,
+        start_ms,
+        start_ms + 1000,
+    )
+}
+
+pub fn end(reason: &str) -> pb::StreamCallRequest {
+    pb::StreamCallRequest {
+        event: Some(Inbound::End(pb::CallEnd {
+            reason: reason.into(),
+        })),
+    }
+}
+
+/// One StreamCall seen from the client.
+pub struct CallStream {
+    pub tx: mpsc::Sender<pb::StreamCallRequest>,
+    pub rx: Streaming<pb::StreamCallResponse>,
+}
+
+/// Opens a StreamCall whose first message is `first`.
+pub async fn open(
+    client: &mut CallAssistServiceClient<Channel>,
+    first: pb::StreamCallRequest,
+) -> Result<CallStream, Status> {
+    let (tx, rx) = mpsc::channel(256);
+    tx.send(first).await.unwrap();
+    let rx = client
+        .stream_call(ReceiverStream::new(rx))
+        .await?
+        .into_inner();
+    Ok(CallStream { tx, rx })
+}
+
+impl CallStream {
+    pub async fn send(&self, request: pb::StreamCallRequest) {
+        self.tx.send(request).await.expect("stream open");
+    }
+
+    /// The next event, `Ok(None)` when the server closed the stream.
+    pub async fn next(&mut self) -> Result<Option<pb::AssistEvent>, Status> {
+        match tokio::time::timeout(PATIENCE, self.rx.message())
+            .await
+            .expect("server answered in time")?
+        {
+            Some(r) => Ok(Some(r.event.expect("event set"))),
+            None => Ok(None),
+        }
+    }
+
+    /// Events until (and including) the first one matching `done`.
+    pub async fn until(&mut self, done: impl Fn(&pb::AssistEvent) -> bool) -> Vec<pb::AssistEvent> {
+        let mut events = Vec::new();
+        loop {
+            let event = self
+                .next()
+                .await
+                .expect("no error")
+                .expect("stream still open");
+            let stop = done(&event);
+            events.push(event);
+            if stop {
+                return events;
+            }
+        }
+    }
+
+    /// Every event until the server closes the stream.
+    pub async fn rest(&mut self) -> Vec<pb::AssistEvent> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next().await.expect("no error") {
+            events.push(event);
+        }
+        events
+    }
+}
+
+pub fn is_analysis_of(segment_id: &str) -> impl Fn(&pb::AssistEvent) -> bool + '_ {
+    move |e| {
+        e.segment_id == segment_id
+            && matches!(e.payload, Some(Payload::Analysis(ref a)) if a.is_final)
+    }
+}
+
+pub fn is_summary(e: &pb::AssistEvent) -> bool {
+    matches!(e.payload, Some(Payload::Summary(_)))
+}
+
+pub fn summary_of(e: &pb::AssistEvent) -> &pb::CallSummary {
+    match &e.payload {
+        Some(Payload::Summary(s)) => s,
+        other => panic!("expected a summary, got {other:?}"),
+    }
+}
+
+pub fn suggestions(events: &[pb::AssistEvent]) -> Vec<&pb::Suggestion> {
+    events
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Some(Payload::Suggestion(s)) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Asserts a status code and that the message mentions `needle`.
+pub fn assert_status(status: &Status, code: Code, needle: &str) {
+    assert_eq!(status.code(), code, "unexpected status: {status:?}");
+    assert!(
+        status.message().contains(needle),
+        "message {:?} should mention {needle:?}",
+        status.message()
+    );
+}
+
+/// Retries `f` until it returns `Some`, for conditions reached asynchronously.
+pub async fn eventually<T, F, Fut>(mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached in {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
