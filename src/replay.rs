@@ -148,7 +148,9 @@ pub struct Report {
     pub call_id: String,
     /// Events received, by payload kind (`analysis`, `suggestion`, …).
     pub events: BTreeMap<&'static str, u32>,
-    /// Whether the summary arrived.
+    /// Analyses of final segments received.
+    pub final_analyses: u32,
+    /// The summary, if it arrived.
     pub summary: Option<pb::CallSummary>,
 }
 
@@ -286,6 +288,9 @@ pub async fn replay(
                 };
                 let _ = writeln!(out, "\n[{}] {who}  {text}", clock(*start_ms));
             }
+        }
+        if matches!(&payload, Payload::Analysis(a) if a.is_final) {
+            report.final_analyses += 1;
         }
         let _ = match &payload {
             Payload::Analysis(a) if a.is_final || options.verbose => {

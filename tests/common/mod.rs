@@ -25,10 +25,11 @@ pub struct TestServer {
 
 /// The configuration tests run with: defaults, except short time-outs.
 pub fn test_config() -> Config {
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.drain_timeout = Duration::from_secs(5);
-    config
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        drain_timeout: Duration::from_secs(5),
+        ..Config::default()
+    }
 }
 
 pub async fn start_server() -> TestServer {
