@@ -10,7 +10,7 @@ use crate::{
 };
 use std::{future::Future, sync::Arc, time::Instant};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tokio_util::sync::CancellationToken;
 use tonic_health::ServingStatus;
 use tracing::{info, warn};
@@ -57,7 +57,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(reflection_alpha)
         .add_service(CallAssistServiceServer::new(service))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+        .serve_with_incoming_shutdown(incoming(listener), async move {
             stop_accepting.cancelled().await
         });
     tokio::pin!(server);
@@ -101,4 +101,12 @@ pub async fn serve(
     reaper.abort();
     info!("stopped");
     Ok(())
+}
+
+/// Accepted connections with Nagle's algorithm off: assists are small
+/// messages that must leave at once, not wait ~40 ms for a delayed ACK.
+fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(std::time::Duration::from_secs(60)))
 }
