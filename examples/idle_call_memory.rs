@@ -17,8 +17,13 @@ fn rss_bytes() -> u64 {
 }
 
 fn main() {
-    let n: usize = std::env::args().nth(1).map_or(10_000, |s| s.parse().expect("a number of calls"));
-    let registry = Registry::new(Limits { max_calls: n + 1, ..Limits::default() });
+    let n: usize = std::env::args()
+        .nth(1)
+        .map_or(10_000, |s| s.parse().expect("a number of calls"));
+    let registry = Registry::new(Limits {
+        max_calls: n + 1,
+        ..Limits::default()
+    });
     let pipeline = Pipeline::new();
     let mut attachments = Vec::with_capacity(n);
     let before = rss_bytes();
@@ -42,7 +47,10 @@ fn main() {
                 start_ms: 0,
                 end_ms: 1000,
             };
-            attachment.call.process_segment(&pipeline, &segment, Instant::now()).unwrap();
+            attachment
+                .call
+                .process_segment(&pipeline, &segment, Instant::now())
+                .unwrap();
         }
         attachments.push(attachment);
     }

@@ -32,8 +32,12 @@ fn segment(id: &str, speaker: pb::Speaker, text: &str) -> pb::StreamCallRequest 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let addr = args.next().unwrap_or_else(|| "http://127.0.0.1:50051".into());
-    let n: usize = args.next().map_or(1000, |s| s.parse().expect("a number of calls"));
+    let addr = args
+        .next()
+        .unwrap_or_else(|| "http://127.0.0.1:50051".into());
+    let n: usize = args
+        .next()
+        .map_or(1000, |s| s.parse().expect("a number of calls"));
     let stamp = std::process::id();
     let mut held = Vec::with_capacity(n);
     let mut channel: Option<Channel> = None;
@@ -52,9 +56,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             })),
         })
         .await?;
-        tx.send(segment("c1", pb::Speaker::Customer, "我想查一下卡里的余额")).await?;
-        tx.send(segment("a1", pb::Speaker::Agent, "好的，请您稍等")).await?;
-        let mut inbound = client.stream_call(ReceiverStream::new(rx)).await?.into_inner();
+        tx.send(segment("c1", pb::Speaker::Customer, "我想查一下卡里的余额"))
+            .await?;
+        tx.send(segment("a1", pb::Speaker::Agent, "好的，请您稍等"))
+            .await?;
+        let mut inbound = client
+            .stream_call(ReceiverStream::new(rx))
+            .await?
+            .into_inner();
         let mut analyses = 0;
         while analyses < 2 {
             let event = inbound.message().await?.ok_or("stream closed")?.event;

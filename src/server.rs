@@ -10,8 +10,8 @@ use crate::{
 };
 use std::{future::Future, sync::Arc, time::Instant};
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tracing::{info, warn};
 
