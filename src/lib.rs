@@ -27,6 +27,8 @@
 //! - [`pipeline`]: plain synchronous analysis code that never sees tonic:
 //!   [`pipeline::normalize`] → [`pipeline::intent`] / [`pipeline::emotion`] /
 //!   [`pipeline::entities`] → [`pipeline::policy`].
+//! - [`model`]: the trainable intent classifier (features, logistic
+//!   regression, model file, training and evaluation).
 //! - [`replay`]: the `callassist replay` client for recorded calls.
 //! - [`telemetry`]: `tracing` set-up (text or JSON).
 //!
@@ -38,6 +40,7 @@
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod model;
 pub mod pipeline;
 pub mod replay;
 pub mod server;

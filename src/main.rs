@@ -1,6 +1,10 @@
 //! The `callassist` binary: a thin CLI over the library.
 
-use callassist::{config::KEYS, replay, server, telemetry, Config};
+use callassist::{
+    config::KEYS,
+    model::{commands, IntentModel, TrainConfig},
+    replay, server, telemetry, Config,
+};
 use clap::{Parser, Subcommand};
 use std::{collections::BTreeMap, io::IsTerminal, path::PathBuf, process::ExitCode};
 use tokio::net::TcpListener;
@@ -30,6 +34,54 @@ enum Command {
         /// Override a configuration key; repeatable.
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         set: Vec<(String, String)>,
+    },
+    /// Train an intent model (JSONL `{"text","intent"}` or CSV `text,category`).
+    Train {
+        /// Training data; repeatable.
+        #[arg(long, required = true, value_name = "FILE")]
+        data: Vec<PathBuf>,
+        /// Validation data for calibration and the out-of-scope threshold; repeatable.
+        #[arg(long, value_name = "FILE")]
+        val: Vec<PathBuf>,
+        /// Hold out this share of --data (chosen by hash) as validation.
+        #[arg(long, value_name = "FRACTION")]
+        holdout: Option<f64>,
+        /// Where to write the model.
+        #[arg(long, value_name = "MODEL")]
+        out: PathBuf,
+        /// Shuffling seed (training is deterministic given the seed).
+        #[arg(long, default_value_t = TrainConfig::default().seed)]
+        seed: u64,
+        /// Passes over the data.
+        #[arg(long, default_value_t = TrainConfig::default().epochs)]
+        epochs: usize,
+        /// log2 of the number of feature hash buckets.
+        #[arg(long, default_value_t = TrainConfig::default().bits)]
+        bits: u8,
+        /// AdaGrad learning rate.
+        #[arg(long, default_value_t = TrainConfig::default().learning_rate)]
+        learning_rate: f32,
+        /// L2 penalty.
+        #[arg(long, default_value_t = TrainConfig::default().l2)]
+        l2: f32,
+    },
+    /// Evaluate an intent model: accuracy, macro-F1, per-label table, confusions.
+    Eval {
+        /// Evaluation data; repeatable.
+        #[arg(long, required = true, value_name = "FILE")]
+        data: Vec<PathBuf>,
+        /// The model (default: the embedded bank model).
+        #[arg(long, value_name = "MODEL")]
+        model: Option<PathBuf>,
+        /// Evaluate only the share held out by `train --holdout FRACTION`.
+        #[arg(long, value_name = "FRACTION")]
+        holdout: Option<f64>,
+        /// Out-of-scope threshold instead of the model's.
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Rows of the per-label table.
+        #[arg(long, default_value_t = 20)]
+        rows: usize,
     },
     /// Stream a recorded call to a running server and print the assists live.
     Replay {
@@ -103,6 +155,21 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Train { data, val, holdout, out, seed, epochs, bits, learning_rate, l2 } => {
+            let config = TrainConfig { bits, epochs, learning_rate, l2, seed };
+            let args = commands::TrainArgs { data, val, holdout, out, config };
+            report(commands::train(&args, &mut std::io::stdout(), &mut std::io::stderr()).map(|_| ()))
+        }
+        Command::Eval { data, model, holdout, threshold, rows } => {
+            let model = match model {
+                Some(path) => std::fs::read(&path)
+                    .map_err(|e| callassist::Error::Io(format!("{}: {e}", path.display())))
+                    .and_then(|b| IntentModel::decode(&b)),
+                None => Err(callassist::Error::Io("--model is required for now".into())),
+            };
+            let args = commands::EvalArgs { data, holdout, threshold, rows };
+            report(model.and_then(|m| commands::eval(&m, &args, &mut std::io::stdout())))
+        }
         Command::Replay {
             file,
             addr,
@@ -135,6 +202,16 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+fn report(result: Result<(), callassist::Error>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("callassist: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,183 @@
+//! Hashed n-gram features of normalized text.
+//!
+//! - Latin words: unigrams, bigrams, and character 3–5-grams of each word
+//!   with boundary markers (fastText style), so spelling variants and ASR
+//!   slips share features.
+//! - CJK runs: character 1–3-grams (Mandarin has no spaces; bigrams carry
+//!   most words).
+//!
+//! Each feature is hashed (FNV-1a, 64-bit, with a kind byte so a word and
+//! a character n-gram never collide by construction) into `2^bits` buckets.
+
+use crate::pipeline::normalize::{is_cjk, Normalized};
+
+/// FNV-1a over a sequence of byte slices.
+#[derive(Clone, Copy)]
+struct Fnv(u64);
+
+impl Fnv {
+    /// The bucket, with the feature's block in its lowest bit.
+    fn bucket_in(self, mask: u64, kind: u8) -> u32 {
+        (self.bucket(mask) & !1) | u32::from(block_of(kind))
+    }
+
+    fn new(kind: u8) -> Self {
+        Fnv((0xcbf2_9ce4_8422_2325 ^ u64::from(kind)).wrapping_mul(0x100_0000_01b3))
+    }
+    fn write(mut self, bytes: &[u8]) -> Self {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self
+    }
+    fn bucket(self, mask: u64) -> u32 {
+        // Fold the high bits in: FNV's low bits alone mix poorly.
+        ((self.0 ^ (self.0 >> 29)) & mask) as u32
+    }
+}
+
+/// The feature blocks, normalized separately so that the many character
+/// n-grams do not drown the words (as a union of TF-IDF vectorizers would).
+pub const BLOCKS: usize = 2;
+
+/// The block of a feature kind: words and bigrams, or character n-grams
+/// (Latin char n-grams and CJK n-grams).
+fn block_of(kind: u8) -> u8 {
+    match kind {
+        WORD | BIGRAM => 0,
+        _ => 1,
+    }
+}
+
+const WORD: u8 = 1;
+const BIGRAM: u8 = 2;
+const CHAR_NGRAM: u8 = 3;
+const CJK: u8 = 4;
+
+/// The block of a bucket (see [`BLOCKS`]).
+pub fn block(bucket: u32) -> usize {
+    (bucket & 1) as usize
+}
+
+/// Turns text into sparse hashed feature counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Featurizer {
+    /// log2 of the number of buckets.
+    pub bits: u8,
+}
+
+impl Featurizer {
+    /// Number of buckets.
+    pub fn dims(&self) -> usize {
+        1 << self.bits
+    }
+
+    /// The features of `text` as (bucket, count), sorted by bucket.
+    pub fn features(&self, text: &Normalized<'_>) -> Vec<(u32, f32)> {
+        let mask = (1u64 << self.bits) - 1;
+        let mut out: Vec<u32> = Vec::with_capacity(text.text.len() * 4);
+        let mut prev_word: Option<&str> = None;
+        let mut cjk_run: Vec<(usize, usize)> = Vec::new(); // byte ranges of chars
+        let s = text.text.as_str();
+        let mut chars = s.char_indices().peekable();
+        while let Some((at, c)) = chars.next() {
+            if is_cjk(c) {
+                cjk_run.push((at, at + c.len_utf8()));
+                prev_word = None;
+                continue;
+            }
+            Self::flush_cjk(s, &mut cjk_run, mask, &mut out);
+            if c.is_alphanumeric() || c == '\'' {
+                let mut end = at + c.len_utf8();
+                while let Some(&(next_at, next)) = chars.peek() {
+                    if (next.is_alphanumeric() || next == '\'') && !is_cjk(next) {
+                        end = next_at + next.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let word = &s[at..end];
+                out.push(Fnv::new(WORD).write(word.as_bytes()).bucket_in(mask, WORD));
+                if let Some(prev) = prev_word {
+                    out.push(
+                        Fnv::new(BIGRAM)
+                            .write(prev.as_bytes())
+                            .write(b" ")
+                            .write(word.as_bytes())
+                            .bucket_in(mask, BIGRAM),
+                    );
+                }
+                Self::char_ngrams(word, mask, &mut out);
+                prev_word = Some(word);
+            } else if !c.is_whitespace() && c != '\'' {
+                // Punctuation separates phrases.
+                prev_word = None;
+            }
+        }
+        Self::flush_cjk(s, &mut cjk_run, mask, &mut out);
+        out.sort_unstable();
+        let mut counted: Vec<(u32, f32)> = Vec::with_capacity(out.len());
+        for b in out {
+            match counted.last_mut() {
+                Some((last, n)) if *last == b => *n += 1.0,
+                _ => counted.push((b, 1.0)),
+            }
+        }
+        counted
+    }
+
+    fn char_ngrams(word: &str, mask: u64, out: &mut Vec<u32>) {
+        let bytes = word.as_bytes();
+        if !word.is_ascii() || bytes.len() < 2 {
+            return;
+        }
+        // "<word>" with markers, n = 3..=5.
+        let mut marked = Vec::with_capacity(bytes.len() + 2);
+        marked.push(b'<');
+        marked.extend_from_slice(bytes);
+        marked.push(b'>');
+        for n in 3..=5 {
+            if marked.len() < n {
+                break;
+            }
+            for w in marked.windows(n) {
+                out.push(Fnv::new(CHAR_NGRAM).write(w).bucket_in(mask, CHAR_NGRAM));
+            }
+        }
+    }
+
+    fn flush_cjk(s: &str, run: &mut Vec<(usize, usize)>, mask: u64, out: &mut Vec<u32>) {
+        for n in 1..=3 {
+            for w in run.windows(n) {
+                out.push(Fnv::new(CJK).write(&s.as_bytes()[w[0].0..w[n - 1].1]).bucket_in(mask, CJK));
+            }
+        }
+        run.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_are_deterministic_and_cover_both_scripts() {
+        let f = Featurizer { bits: 18 };
+        let a = f.features(&Normalized::new("我想查余额 my balance"));
+        let b = f.features(&Normalized::new("我想查余额 my balance"));
+        assert_eq!(a, b);
+        // 5 CJK unigrams + 4 bigrams + 3 trigrams; 2 words + 1 bigram;
+        // char n-grams of "<my>" (2 + 1) and "<balance>" (7 + 6 + 5).
+        let total: f32 = a.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, (5 + 4 + 3 + 2 + 1 + 2 + 1 + 7 + 6 + 5) as f32);
+        assert!(a.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn empty_and_symbol_only_text_has_no_features() {
+        let f = Featurizer { bits: 16 };
+        assert!(f.features(&Normalized::new("")).is_empty());
+        assert!(f.features(&Normalized::new("，。!?")).is_empty());
+    }
+}

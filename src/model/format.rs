@@ -1,0 +1,88 @@
+//! The model file: `CALLASSIST-MODEL 1\n`, one JSON header line, then the
+//! rows in little-endian binary: per row its bucket (u32), IDF (f32), scale
+//! (f32) and one i8 weight per label (weight = scale × i8 / 127).
+//!
+//! 8-bit weights keep the embedded model small (one byte per label per seen
+//! feature) at no measurable cost in accuracy (see EVALUATION.md).
+
+use super::{features::Featurizer, linear::LinearModel};
+use crate::Error;
+
+const MAGIC: &str = "CALLASSIST-MODEL 1\n";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Header {
+    labels: Vec<String>,
+    bits: u8,
+    rows: usize,
+    bias: Vec<f32>,
+    temperature: f32,
+    oos_threshold: f32,
+    /// Free-form provenance (data, hyper-parameters).
+    #[serde(default)]
+    about: String,
+}
+
+/// Serializes a model.
+pub fn encode(model: &LinearModel, about: &str) -> Vec<u8> {
+    let c = model.classes();
+    let header = Header {
+        labels: model.labels.clone(),
+        bits: model.featurizer.bits,
+        rows: model.rows(),
+        bias: model.bias.clone(),
+        temperature: model.temperature,
+        oos_threshold: model.oos_threshold,
+        about: about.to_string(),
+    };
+    let mut out = MAGIC.as_bytes().to_vec();
+    out.extend(serde_json::to_vec(&header).expect("header serializes"));
+    out.push(b'\n');
+    for (row, bucket) in model.buckets.iter().enumerate() {
+        let w = &model.weights[row * c..(row + 1) * c];
+        let scale = w.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(1e-12);
+        out.extend(bucket.to_le_bytes());
+        out.extend(model.idf[row].to_le_bytes());
+        out.extend(scale.to_le_bytes());
+        out.extend(w.iter().map(|x| (x / scale * 127.0).round().clamp(-127.0, 127.0) as i8 as u8));
+    }
+    out
+}
+
+/// Reads a model written by [`encode`].
+pub fn decode(bytes: &[u8]) -> Result<LinearModel, Error> {
+    let bad = |why: &str| Error::Io(format!("not a callassist model: {why}"));
+    let rest = bytes.strip_prefix(MAGIC.as_bytes()).ok_or_else(|| bad("wrong magic"))?;
+    let newline = rest.iter().position(|&b| b == b'\n').ok_or_else(|| bad("no header"))?;
+    let header: Header = serde_json::from_slice(&rest[..newline]).map_err(|e| bad(&e.to_string()))?;
+    let body = &rest[newline + 1..];
+    let c = header.labels.len();
+    let row_len = 12 + c;
+    if c == 0 || header.bias.len() != c || !(8..=26).contains(&header.bits) || body.len() != header.rows * row_len {
+        return Err(bad("inconsistent sizes"));
+    }
+    let mut buckets = Vec::with_capacity(header.rows);
+    let mut idf = Vec::with_capacity(header.rows);
+    let mut weights = Vec::with_capacity(header.rows * c);
+    for row in body.chunks_exact(row_len) {
+        let word = |i: usize| [row[i], row[i + 1], row[i + 2], row[i + 3]];
+        let bucket = u32::from_le_bytes(word(0));
+        if bucket >= 1 << header.bits {
+            return Err(bad("bucket out of range"));
+        }
+        buckets.push(bucket);
+        idf.push(f32::from_le_bytes(word(4)));
+        let scale = f32::from_le_bytes(word(8));
+        weights.extend(row[12..].iter().map(|&q| f32::from(q as i8) / 127.0 * scale));
+    }
+    Ok(LinearModel::from_parts(
+        header.labels,
+        Featurizer { bits: header.bits },
+        buckets,
+        idf,
+        weights,
+        header.bias,
+        header.temperature,
+        header.oos_threshold,
+    ))
+}

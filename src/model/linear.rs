@@ -1,0 +1,303 @@
+//! A multinomial logistic-regression classifier over hashed n-gram features
+//! (TF-IDF weighted, L2-normalized), trained with AdaGrad, calibrated by
+//! temperature scaling, with an out-of-scope threshold.
+//!
+//! Only buckets seen in training carry weights (sparse SGD never touches the
+//! others), so the model stores one row per seen bucket: its IDF and one
+//! weight per label.
+
+use super::features::{block, Featurizer, BLOCKS};
+use crate::pipeline::normalize::Normalized;
+
+/// Marks a bucket with no row.
+const NO_ROW: u32 = u32::MAX;
+
+/// A trained linear classifier.
+#[derive(Debug, Clone)]
+pub struct LinearModel {
+    /// The labels, in weight-column order.
+    pub labels: Vec<String>,
+    /// How text becomes features.
+    pub featurizer: Featurizer,
+    /// Bucket → row, `NO_ROW` for buckets never seen in training.
+    index: Vec<u32>,
+    /// The bucket of each row (inverse of `index`, for serialization).
+    pub(super) buckets: Vec<u32>,
+    /// Inverse document frequency per row.
+    pub(super) idf: Vec<f32>,
+    /// Row-major weights, `rows × labels`.
+    pub(super) weights: Vec<f32>,
+    /// One bias per label.
+    pub(super) bias: Vec<f32>,
+    /// Softmax temperature fitted on validation data (1 if none).
+    pub temperature: f32,
+    /// Below this probability the best in-scope label is rejected as out of
+    /// scope (0 disables the threshold).
+    pub oos_threshold: f32,
+}
+
+/// Hyper-parameters of training.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainConfig {
+    /// log2 of the number of hash buckets.
+    pub bits: u8,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// AdaGrad learning rate.
+    pub learning_rate: f32,
+    /// L2 penalty, applied to the rows an example touches.
+    pub l2: f32,
+    /// Shuffling seed: training is deterministic given the seed.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig { bits: 20, epochs: 40, learning_rate: 0.05, l2: 1e-6, seed: 7 }
+    }
+}
+
+/// A deterministic xorshift generator for shuffling.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, (self.next() % (i as u64 + 1)) as usize);
+        }
+    }
+}
+
+/// A vectorized example: (row, value) pairs and its label.
+type Sparse = Vec<(u32, f32)>;
+
+fn softmax_in_place(scores: &mut [f32], temperature: f32) {
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for s in scores.iter_mut() {
+        *s = ((*s - max) / temperature).exp();
+        sum += *s;
+    }
+    for s in scores.iter_mut() {
+        *s /= sum;
+    }
+}
+
+impl LinearModel {
+    pub(super) fn from_parts(
+        labels: Vec<String>,
+        featurizer: Featurizer,
+        buckets: Vec<u32>,
+        idf: Vec<f32>,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        temperature: f32,
+        oos_threshold: f32,
+    ) -> Self {
+        let mut index = vec![NO_ROW; featurizer.dims()];
+        for (row, &b) in buckets.iter().enumerate() {
+            index[b as usize] = row as u32;
+        }
+        LinearModel { labels, featurizer, index, buckets, idf, weights, bias, temperature, oos_threshold }
+    }
+
+    /// Number of labels.
+    pub fn classes(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Rows (seen buckets) in the model.
+    pub fn rows(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// TF-IDF vector of `text` over the model's rows.
+    fn vectorize(&self, text: &Normalized<'_>) -> Sparse {
+        self.weigh(self.featurizer.features(text))
+    }
+
+    /// Sublinear TF × IDF of the known buckets, each block L2-normalized
+    /// separately and the blocks weighted equally.
+    fn weigh(&self, features: Vec<(u32, f32)>) -> Sparse {
+        let mut norms = [0.0f32; BLOCKS];
+        let mut v: Sparse = Vec::with_capacity(features.len());
+        for (b, n) in features {
+            let row = self.index[b as usize];
+            if row != NO_ROW {
+                let x = (1.0 + n.ln()) * self.idf[row as usize];
+                norms[block(b)] += x * x;
+                v.push((row, x));
+            }
+        }
+        let active = norms.iter().filter(|n| **n > 0.0).count().max(1) as f32;
+        let scale = norms.map(|n| if n > 0.0 { 1.0 / (n * active).sqrt() } else { 0.0 });
+        for (row, x) in v.iter_mut() {
+            *x *= scale[block(self.buckets[*row as usize])];
+        }
+        v
+    }
+
+    fn raw_scores(&self, v: &Sparse, scores: &mut [f32]) {
+        let c = self.classes();
+        scores.copy_from_slice(&self.bias);
+        for &(row, x) in v {
+            let w = &self.weights[row as usize * c..(row as usize + 1) * c];
+            for (s, w) in scores.iter_mut().zip(w) {
+                *s += w * x;
+            }
+        }
+    }
+
+    /// Calibrated probabilities of every label for `text`.
+    pub fn probabilities(&self, text: &Normalized<'_>) -> Vec<f32> {
+        let v = self.vectorize(text);
+        let mut scores = vec![0.0; self.classes()];
+        self.raw_scores(&v, &mut scores);
+        softmax_in_place(&mut scores, self.temperature);
+        scores
+    }
+
+    /// Trains a model on `(text, label index)` examples.
+    pub fn train(
+        examples: &[(String, usize)],
+        labels: Vec<String>,
+        config: TrainConfig,
+        mut progress: impl FnMut(usize, f32),
+    ) -> LinearModel {
+        let featurizer = Featurizer { bits: config.bits };
+        let c = labels.len();
+        // Features and document frequencies.
+        let raw: Vec<Vec<(u32, f32)>> =
+            examples.iter().map(|(t, _)| featurizer.features(&Normalized::new(t))).collect();
+        let mut df = std::collections::HashMap::<u32, u32>::new();
+        for f in &raw {
+            for (b, _) in f {
+                *df.entry(*b).or_default() += 1;
+            }
+        }
+        let mut buckets: Vec<u32> = df.keys().copied().collect();
+        buckets.sort_unstable();
+        let n = examples.len() as f32;
+        let idf: Vec<f32> = buckets.iter().map(|b| ((1.0 + n) / (1.0 + df[b] as f32)).ln() + 1.0).collect();
+        let mut model = LinearModel::from_parts(
+            labels,
+            featurizer,
+            buckets,
+            idf,
+            Vec::new(),
+            vec![0.0; c],
+            1.0,
+            0.0,
+        );
+        model.weights = vec![0.0; model.rows() * c];
+        let data: Vec<(Sparse, usize)> =
+            raw.into_iter().zip(examples).map(|(f, (_, y))| (model.weigh(f), *y)).collect();
+
+        let mut g2 = vec![1e-8f32; model.weights.len()];
+        let mut gb2 = vec![1e-8f32; c];
+        let mut order: Vec<usize> = (0..data.len()).collect();
+        let mut rng = Rng(config.seed.max(1));
+        let mut scores = vec![0.0f32; c];
+        for epoch in 0..config.epochs {
+            rng.shuffle(&mut order);
+            let mut loss = 0.0f64;
+            for &i in &order {
+                let (v, y) = &data[i];
+                model.raw_scores(v, &mut scores);
+                softmax_in_place(&mut scores, 1.0);
+                loss -= f64::from(scores[*y].max(1e-12).ln());
+                scores[*y] -= 1.0; // gradient of the loss w.r.t. the scores
+                for (k, g) in scores.iter().enumerate() {
+                    gb2[k] += g * g;
+                    model.bias[k] -= config.learning_rate * g / gb2[k].sqrt();
+                }
+                for &(row, x) in v {
+                    let base = row as usize * c;
+                    for (k, g) in scores.iter().enumerate() {
+                        let w = &mut model.weights[base + k];
+                        let grad = g * x + config.l2 * *w;
+                        g2[base + k] += grad * grad;
+                        *w -= config.learning_rate * grad / g2[base + k].sqrt();
+                    }
+                }
+            }
+            progress(epoch + 1, (loss / data.len().max(1) as f64) as f32);
+        }
+        model
+    }
+
+    /// Fits the softmax temperature minimizing the negative log-likelihood
+    /// of `(text, label)` validation examples.
+    pub fn calibrate(&mut self, validation: &[(String, usize)]) {
+        if validation.is_empty() {
+            return;
+        }
+        let scored: Vec<(Vec<f32>, usize)> = validation
+            .iter()
+            .map(|(t, y)| {
+                let v = self.vectorize(&Normalized::new(t));
+                let mut s = vec![0.0; self.classes()];
+                self.raw_scores(&v, &mut s);
+                (s, *y)
+            })
+            .collect();
+        let nll = |t: f32| -> f64 {
+            scored
+                .iter()
+                .map(|(s, y)| {
+                    let mut p = s.clone();
+                    softmax_in_place(&mut p, t);
+                    -f64::from(p[*y].max(1e-12).ln())
+                })
+                .sum()
+        };
+        let mut best = (f64::INFINITY, 1.0);
+        let mut t = 0.05f32;
+        while t <= 3.0 {
+            let l = nll(t);
+            if l < best.0 {
+                best = (l, t);
+            }
+            t *= 1.08;
+        }
+        self.temperature = best.1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_a_small_bilingual_task_deterministically() {
+        let labels = vec!["balance".to_string(), "history".to_string()];
+        let examples: Vec<(String, usize)> = [
+            ("what's my balance", 0),
+            ("how much money do i have", 0),
+            ("查一下余额", 0),
+            ("我卡里还有多少钱", 0),
+            ("show my recent transactions", 1),
+            ("list my transactions from last week", 1),
+            ("查一下交易明细", 1),
+            ("这个月的流水", 1),
+        ]
+        .iter()
+        .map(|(t, y)| (t.to_string(), *y))
+        .collect();
+        let config = TrainConfig { bits: 16, epochs: 30, ..TrainConfig::default() };
+        let a = LinearModel::train(&examples, labels.clone(), config, |_, _| {});
+        let b = LinearModel::train(&examples, labels, config, |_, _| {});
+        assert_eq!(a.weights, b.weights, "same seed, same model");
+        let p = a.probabilities(&Normalized::new("余额多少"));
+        assert!(p[0] > 0.6, "{p:?}");
+        let p = a.probabilities(&Normalized::new("my transactions please"));
+        assert!(p[1] > 0.6, "{p:?}");
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+}
