@@ -45,6 +45,8 @@ pub struct Config {
     /// Log filter when `RUST_LOG` is not set (`log_level`, e.g. `info` or
     /// `callassist=debug`).
     pub log_level: String,
+    /// An intent model file to serve instead of the embedded one (`model`).
+    pub model: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             drain_timeout: Duration::from_secs(10),
             log_format: LogFormat::Text,
             log_level: "info".into(),
+            model: None,
         }
     }
 }
@@ -95,6 +98,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("drain_timeout", "graceful-shutdown deadline [10s]"),
     ("log_format", "text or json [text]"),
     ("log_level", "log filter when RUST_LOG is unset [info]"),
+    (
+        "model",
+        "intent model file from `callassist train` [embedded bank model]",
+    ),
 ];
 
 fn positive(value: &str) -> Result<usize, String> {
@@ -149,6 +156,13 @@ impl Config {
                 tracing_subscriber::EnvFilter::try_new(value)
                     .map_err(|e| format!("{value:?} is not a log filter ({e})"))?;
                 self.log_level = value.trim().to_string();
+            }
+            "model" => {
+                let path = std::path::PathBuf::from(value.trim());
+                if !path.is_file() {
+                    return Err(format!("{value:?} is not a file"));
+                }
+                self.model = Some(path);
             }
             _ => return Err("unknown key (see `callassist serve --help`)".into()),
         }

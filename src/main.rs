@@ -31,6 +31,10 @@ enum Command {
         /// Listen address, e.g. 0.0.0.0:50051 (same as --set listen=ADDR).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Serve this intent model (from `callassist train`) instead of the
+        /// embedded one (same as --set model=MODEL).
+        #[arg(long, value_name = "MODEL")]
+        model: Option<String>,
         /// Override a configuration key; repeatable.
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         set: Vec<(String, String)>,
@@ -125,10 +129,14 @@ async fn main() -> ExitCode {
         Command::Serve {
             config,
             listen,
+            model,
             mut set,
         } => {
             if let Some(addr) = listen {
                 set.push(("listen".into(), addr));
+            }
+            if let Some(model) = model {
+                set.push(("model".into(), model));
             }
             let env: BTreeMap<String, String> = std::env::vars().collect();
             let config = match Config::load(config.as_deref(), &env, &set) {
@@ -155,19 +163,54 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Train { data, val, holdout, out, seed, epochs, bits, learning_rate, l2 } => {
-            let config = TrainConfig { bits, epochs, learning_rate, l2, seed };
-            let args = commands::TrainArgs { data, val, holdout, out, config };
-            report(commands::train(&args, &mut std::io::stdout(), &mut std::io::stderr()).map(|_| ()))
+        Command::Train {
+            data,
+            val,
+            holdout,
+            out,
+            seed,
+            epochs,
+            bits,
+            learning_rate,
+            l2,
+        } => {
+            let config = TrainConfig {
+                bits,
+                epochs,
+                learning_rate,
+                l2,
+                seed,
+            };
+            let args = commands::TrainArgs {
+                data,
+                val,
+                holdout,
+                out,
+                config,
+            };
+            report(
+                commands::train(&args, &mut std::io::stdout(), &mut std::io::stderr()).map(|_| ()),
+            )
         }
-        Command::Eval { data, model, holdout, threshold, rows } => {
+        Command::Eval {
+            data,
+            model,
+            holdout,
+            threshold,
+            rows,
+        } => {
             let model = match model {
                 Some(path) => std::fs::read(&path)
                     .map_err(|e| callassist::Error::Io(format!("{}: {e}", path.display())))
                     .and_then(|b| IntentModel::decode(&b)),
-                None => Err(callassist::Error::Io("--model is required for now".into())),
+                None => Ok(callassist::pipeline::intent::default_model().clone()),
             };
-            let args = commands::EvalArgs { data, holdout, threshold, rows };
+            let args = commands::EvalArgs {
+                data,
+                holdout,
+                threshold,
+                rows,
+            };
             report(model.and_then(|m| commands::eval(&m, &args, &mut std::io::stdout())))
         }
         Command::Replay {

@@ -3,6 +3,7 @@
 
 use crate::{
     grpc::CallAssist,
+    model::IntentModel,
     pb::{self, call_assist_service_server::CallAssistServiceServer},
     pipeline::Pipeline,
     session::Registry,
@@ -29,7 +30,17 @@ pub async fn serve(
 ) -> Result<(), Error> {
     let started = Instant::now();
     let registry = Arc::new(Registry::new(config.limits.clone()));
-    let pipeline = Arc::new(Pipeline::new());
+    let pipeline = Arc::new(match &config.model {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::Config(format!("model: {}: {e}", path.display())))?;
+            let model = IntentModel::decode(&bytes)
+                .map_err(|e| Error::Config(format!("model: {}: {e}", path.display())))?;
+            info!(model = %path.display(), labels = model.linear.classes(), "serving a trained intent model");
+            Pipeline::with_model(Arc::new(model))
+        }
+        None => Pipeline::new(),
+    });
     let draining = CancellationToken::new();
     let service = CallAssist::new(
         registry.clone(),

@@ -37,15 +37,24 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Example>, Error> {
 }
 
 fn pairs(examples: &[Example]) -> Vec<(String, String)> {
-    examples.iter().map(|e| (e.text.clone(), e.label.clone())).collect()
+    examples
+        .iter()
+        .map(|e| (e.text.clone(), e.label.clone()))
+        .collect()
 }
 
 /// Trains, calibrates and writes a model; returns it.
-pub fn train(args: &TrainArgs, out: &mut impl Write, progress: &mut impl Write) -> Result<IntentModel, Error> {
+pub fn train(
+    args: &TrainArgs,
+    out: &mut impl Write,
+    progress: &mut impl Write,
+) -> Result<IntentModel, Error> {
     let mut train = load_all(&args.data)?;
     let mut val = load_all(&args.val)?;
     if let Some(fraction) = args.holdout {
-        let (held, kept): (Vec<_>, Vec<_>) = train.into_iter().partition(|e| dataset::in_holdout(e, fraction));
+        let (held, kept): (Vec<_>, Vec<_>) = train
+            .into_iter()
+            .partition(|e| dataset::in_holdout(e, fraction));
         train = kept;
         val.extend(held);
     }
@@ -56,18 +65,32 @@ pub fn train(args: &TrainArgs, out: &mut impl Write, progress: &mut impl Write) 
     labels.sort();
     labels.dedup();
     let index = |l: &str| labels.binary_search_by(|x| x.as_str().cmp(l)).ok();
-    let examples: Vec<(String, usize)> =
-        train.iter().map(|e| (e.text.clone(), index(&e.label).expect("label of a training example"))).collect();
+    let examples: Vec<(String, usize)> = train
+        .iter()
+        .map(|e| {
+            (
+                e.text.clone(),
+                index(&e.label).expect("label of a training example"),
+            )
+        })
+        .collect();
     let started = Instant::now();
     let epochs = args.config.epochs;
     let mut linear = LinearModel::train(&examples, labels.clone(), args.config, |epoch, loss| {
         let done = epoch * 30 / epochs.max(1);
-        let _ = write!(progress, "\r  training [{}{}] epoch {epoch}/{epochs}, loss {loss:.4}", "#".repeat(done), " ".repeat(30 - done));
+        let _ = write!(
+            progress,
+            "\r  training [{}{}] epoch {epoch}/{epochs}, loss {loss:.4}",
+            "#".repeat(done),
+            " ".repeat(30 - done)
+        );
         let _ = progress.flush();
     });
     let _ = writeln!(progress);
-    let validation: Vec<(String, usize)> =
-        val.iter().filter_map(|e| index(&e.label).map(|y| (e.text.clone(), y))).collect();
+    let validation: Vec<(String, usize)> = val
+        .iter()
+        .filter_map(|e| index(&e.label).map(|y| (e.text.clone(), y)))
+        .collect();
     linear.calibrate(&validation);
     let mut model = IntentModel { linear };
     if !val.is_empty() && model.knows_out_of_scope() {
@@ -84,7 +107,8 @@ pub fn train(args: &TrainArgs, out: &mut impl Write, progress: &mut impl Write) 
         args.config
     );
     let bytes = format::encode(&model.linear, &about);
-    std::fs::write(&args.out, &bytes).map_err(|e| Error::Io(format!("{}: {e}", args.out.display())))?;
+    std::fs::write(&args.out, &bytes)
+        .map_err(|e| Error::Io(format!("{}: {e}", args.out.display())))?;
     // Report on the quantized model as it will be served.
     let model = IntentModel::decode(&bytes)?;
     let _ = writeln!(
@@ -100,7 +124,12 @@ pub fn train(args: &TrainArgs, out: &mut impl Write, progress: &mut impl Write) 
     );
     if !val.is_empty() {
         let vpairs = pairs(&val);
-        print_report(&Evaluation::new(&model, &vpairs), model.linear.oos_threshold, 10, out);
+        print_report(
+            &Evaluation::new(&model, &vpairs),
+            model.linear.oos_threshold,
+            10,
+            out,
+        );
     }
     Ok(model)
 }
@@ -129,7 +158,12 @@ pub fn eval(model: &IntentModel, args: &EvalArgs, out: &mut impl Write) -> Resul
     }
     let vpairs = pairs(&data);
     let evaluation = Evaluation::new(model, &vpairs);
-    print_report(&evaluation, args.threshold.unwrap_or(model.linear.oos_threshold), args.rows, out);
+    print_report(
+        &evaluation,
+        args.threshold.unwrap_or(model.linear.oos_threshold),
+        args.rows,
+        out,
+    );
     Ok(())
 }
 
@@ -141,18 +175,46 @@ fn print_report(evaluation: &Evaluation<'_>, threshold: f32, rows: usize, out: &
     let r = evaluation.report(threshold);
     let no_threshold = evaluation.report(0.0);
     let _ = writeln!(out, "examples            {}", r.examples);
-    let _ = writeln!(out, "accuracy            {}   (threshold {:.3})", pct(Some(r.accuracy)), threshold);
+    let _ = writeln!(
+        out,
+        "accuracy            {}   (threshold {:.3})",
+        pct(Some(r.accuracy)),
+        threshold
+    );
     let _ = writeln!(out, "macro-F1            {:.4}", r.macro_f1);
-    let _ = writeln!(out, "in-scope accuracy   {}   (no threshold: {})", pct(r.in_scope_accuracy), pct(no_threshold.in_scope_accuracy));
+    let _ = writeln!(
+        out,
+        "in-scope accuracy   {}   (no threshold: {})",
+        pct(r.in_scope_accuracy),
+        pct(no_threshold.in_scope_accuracy)
+    );
     if r.oos_recall.is_some() {
-        let _ = writeln!(out, "out-of-scope recall {}   (no threshold: {})", pct(r.oos_recall), pct(no_threshold.oos_recall));
+        let _ = writeln!(
+            out,
+            "out-of-scope recall {}   (no threshold: {})",
+            pct(r.oos_recall),
+            pct(no_threshold.oos_recall)
+        );
         if let Some((t, a, rec)) = evaluation.best_oos_recall(0.90) {
-            let _ = writeln!(out, "out-of-scope recall {}   at in-scope accuracy {} ≥ 90% (threshold {t:.3})", pct(Some(rec)), pct(Some(a)));
+            let _ = writeln!(
+                out,
+                "out-of-scope recall {}   at in-scope accuracy {} ≥ 90% (threshold {t:.3})",
+                pct(Some(rec)),
+                pct(Some(a))
+            );
         }
     }
-    let _ = writeln!(out, "\n{:<40} {:>9} {:>9} {:>7} {:>8}", "label (worst first)", "precision", "recall", "F1", "support");
+    let _ = writeln!(
+        out,
+        "\n{:<40} {:>9} {:>9} {:>7} {:>8}",
+        "label (worst first)", "precision", "recall", "F1", "support"
+    );
     for l in r.labels.iter().take(rows) {
-        let _ = writeln!(out, "{:<40} {:>9.3} {:>9.3} {:>7.3} {:>8}", l.label, l.precision, l.recall, l.f1, l.support);
+        let _ = writeln!(
+            out,
+            "{:<40} {:>9.3} {:>9.3} {:>7.3} {:>8}",
+            l.label, l.precision, l.recall, l.f1, l.support
+        );
     }
     let _ = writeln!(out, "\nmost confused (gold → predicted)");
     for (g, p, n) in r.confusions.iter().take(10) {

@@ -25,8 +25,13 @@ struct JsonExample {
 /// Reads a data file; the format is chosen by the extension (`.csv` or
 /// JSON Lines otherwise).
 pub fn load(path: &Path) -> Result<Vec<Example>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
-    let parsed = if path.extension().is_some_and(|e| e == "csv") { parse_csv(&text) } else { parse_jsonl(&text) };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))?;
+    let parsed = if path.extension().is_some_and(|e| e == "csv") {
+        parse_csv(&text)
+    } else {
+        parse_jsonl(&text)
+    };
     parsed.map_err(|e| Error::Io(format!("{}: {e}", path.display())))
 }
 
@@ -35,8 +40,12 @@ fn parse_jsonl(text: &str) -> Result<Vec<Example>, String> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, l)| {
-            let j: JsonExample = serde_json::from_str(l).map_err(|e| format!("line {}: {e}", n + 1))?;
-            Ok(Example { text: j.text, label: j.intent })
+            let j: JsonExample =
+                serde_json::from_str(l).map_err(|e| format!("line {}: {e}", n + 1))?;
+            Ok(Example {
+                text: j.text,
+                label: j.intent,
+            })
         })
         .collect()
 }
@@ -80,7 +89,10 @@ fn parse_csv(text: &str) -> Result<Vec<Example>, String> {
     }
     records
         .map(|(n, r)| match r.as_slice() {
-            [text, label] => Ok(Example { text: text.trim().to_string(), label: label.trim().to_string() }),
+            [text, label] => Ok(Example {
+                text: text.trim().to_string(),
+                label: label.trim().to_string(),
+            }),
             _ => Err(format!("record {}: expected two fields", n + 1)),
         })
         .collect()
@@ -102,7 +114,10 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_commas() {
-        let e = parse_csv("text,category\r\n\"Hi, my \"\"card\"\"\r\nbroke\",card_arrival\r\nplain,x\n").unwrap();
+        let e = parse_csv(
+            "text,category\r\n\"Hi, my \"\"card\"\"\r\nbroke\",card_arrival\r\nplain,x\n",
+        )
+        .unwrap();
         assert_eq!(e[0].text, "Hi, my \"card\"  broke");
         assert_eq!(e[0].label, "card_arrival");
         assert_eq!(e[1].label, "x");
@@ -111,10 +126,16 @@ mod tests {
 
     #[test]
     fn holdout_is_stable_and_about_the_requested_size() {
-        let examples: Vec<Example> =
-            (0..5000).map(|i| Example { text: format!("utterance {i}"), label: "x".into() }).collect();
+        let examples: Vec<Example> = (0..5000)
+            .map(|i| Example {
+                text: format!("utterance {i}"),
+                label: "x".into(),
+            })
+            .collect();
         let held = examples.iter().filter(|e| in_holdout(e, 0.1)).count();
         assert!((400..600).contains(&held), "{held}");
-        assert!(examples.iter().all(|e| in_holdout(e, 0.1) == in_holdout(e, 0.1)));
+        assert!(examples
+            .iter()
+            .all(|e| in_holdout(e, 0.1) == in_holdout(e, 0.1)));
     }
 }

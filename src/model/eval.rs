@@ -63,11 +63,16 @@ impl<'m> Evaluation<'m> {
             .iter()
             .map(|(text, gold)| {
                 let p = model.linear.probabilities(&Normalized::new(text));
-                let (best, best_prob) = p
-                    .iter()
-                    .enumerate()
-                    .fold((0, f32::MIN), |acc, (i, &x)| if x > acc.1 { (i, x) } else { acc });
-                Scored { gold: gold.clone(), best, best_prob }
+                let (best, best_prob) =
+                    p.iter().enumerate().fold(
+                        (0, f32::MIN),
+                        |acc, (i, &x)| if x > acc.1 { (i, x) } else { acc },
+                    );
+                Scored {
+                    gold: gold.clone(),
+                    best,
+                    best_prob,
+                }
             })
             .collect();
         Evaluation { model, scored }
@@ -123,8 +128,11 @@ impl<'m> Evaluation<'m> {
     /// The product's operating point: the most out-of-scope recall that costs
     /// at most `max_accuracy_loss` of in-scope accuracy against no threshold.
     pub fn choose_threshold(&self, max_accuracy_loss: f64) -> f32 {
-        let Some(base) = self.rates(0.0).0 else { return 0.0 };
-        self.best_oos_recall(base - max_accuracy_loss).map_or(0.0, |(t, _, _)| t)
+        let Some(base) = self.rates(0.0).0 else {
+            return 0.0;
+        };
+        self.best_oos_recall(base - max_accuracy_loss)
+            .map_or(0.0, |(t, _, _)| t)
     }
 
     /// The full report at `threshold`.
@@ -140,24 +148,47 @@ impl<'m> Evaluation<'m> {
             } else {
                 counts.entry(p).or_default().1 += 1;
                 counts.entry(&s.gold).or_default().2 += 1;
-                *confusions.entry((s.gold.clone(), p.to_string())).or_default() += 1;
+                *confusions
+                    .entry((s.gold.clone(), p.to_string()))
+                    .or_default() += 1;
             }
         }
-        let golds: std::collections::BTreeSet<&str> = self.scored.iter().map(|s| s.gold.as_str()).collect();
+        let golds: std::collections::BTreeSet<&str> =
+            self.scored.iter().map(|s| s.gold.as_str()).collect();
         let mut labels: Vec<LabelScore> = golds
             .iter()
             .map(|&label| {
                 let (tp, fp, fne) = counts.get(label).copied().unwrap_or_default();
-                let precision = if tp + fp > 0 { tp as f64 / (tp + fp) as f64 } else { 0.0 };
-                let recall = if tp + fne > 0 { tp as f64 / (tp + fne) as f64 } else { 0.0 };
-                let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-                LabelScore { label: label.to_string(), precision, recall, f1, support: tp + fne }
+                let precision = if tp + fp > 0 {
+                    tp as f64 / (tp + fp) as f64
+                } else {
+                    0.0
+                };
+                let recall = if tp + fne > 0 {
+                    tp as f64 / (tp + fne) as f64
+                } else {
+                    0.0
+                };
+                let f1 = if precision + recall > 0.0 {
+                    2.0 * precision * recall / (precision + recall)
+                } else {
+                    0.0
+                };
+                LabelScore {
+                    label: label.to_string(),
+                    precision,
+                    recall,
+                    f1,
+                    support: tp + fne,
+                }
             })
             .collect();
         let macro_f1 = labels.iter().map(|l| l.f1).sum::<f64>() / labels.len().max(1) as f64;
         labels.sort_by(|a, b| a.f1.total_cmp(&b.f1).then(a.label.cmp(&b.label)));
-        let mut confusions: Vec<(String, String, usize)> =
-            confusions.into_iter().map(|((g, p), n)| (g, p, n)).collect();
+        let mut confusions: Vec<(String, String, usize)> = confusions
+            .into_iter()
+            .map(|((g, p), n)| (g, p, n))
+            .collect();
         confusions.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
         let (in_scope_accuracy, oos_recall) = self.rates(threshold);
         Report {

@@ -1,7 +1,7 @@
 //! Hashed n-gram features of normalized text.
 //!
-//! - Latin words: unigrams, bigrams, and character 3–5-grams of each word
-//!   with boundary markers (fastText style), so spelling variants and ASR
+//! - Latin words: unigrams, bigrams, and character n-grams of each word
+//!   with boundary markers (fastText style; 2–5-grams), so spelling variants and ASR
 //!   slips share features.
 //! - CJK runs: character 1–3-grams (Mandarin has no spaces; bigrams carry
 //!   most words).
@@ -132,12 +132,12 @@ impl Featurizer {
         if !word.is_ascii() || bytes.len() < 2 {
             return;
         }
-        // "<word>" with markers, n = 3..=5.
+        // "<word>" with markers, n = 2..=5.
         let mut marked = Vec::with_capacity(bytes.len() + 2);
         marked.push(b'<');
         marked.extend_from_slice(bytes);
         marked.push(b'>');
-        for n in 3..=5 {
+        for n in 2..=5 {
             if marked.len() < n {
                 break;
             }
@@ -150,7 +150,11 @@ impl Featurizer {
     fn flush_cjk(s: &str, run: &mut Vec<(usize, usize)>, mask: u64, out: &mut Vec<u32>) {
         for n in 1..=3 {
             for w in run.windows(n) {
-                out.push(Fnv::new(CJK).write(&s.as_bytes()[w[0].0..w[n - 1].1]).bucket_in(mask, CJK));
+                out.push(
+                    Fnv::new(CJK)
+                        .write(&s.as_bytes()[w[0].0..w[n - 1].1])
+                        .bucket_in(mask, CJK),
+                );
             }
         }
         run.clear();
@@ -168,9 +172,12 @@ mod tests {
         let b = f.features(&Normalized::new("我想查余额 my balance"));
         assert_eq!(a, b);
         // 5 CJK unigrams + 4 bigrams + 3 trigrams; 2 words + 1 bigram;
-        // char n-grams of "<my>" (2 + 1) and "<balance>" (7 + 6 + 5).
+        // char n-grams of "<my>" (3 + 2 + 1) and "<balance>" (8 + 7 + 6 + 5).
         let total: f32 = a.iter().map(|(_, n)| n).sum();
-        assert_eq!(total, (5 + 4 + 3 + 2 + 1 + 2 + 1 + 7 + 6 + 5) as f32);
+        assert_eq!(
+            total,
+            (5 + 4 + 3 + 2 + 1 + 3 + 2 + 1 + 8 + 7 + 6 + 5) as f32
+        );
         assert!(a.windows(2).all(|w| w[0].0 < w[1].0));
     }
 

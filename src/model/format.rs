@@ -5,7 +5,10 @@
 //! 8-bit weights keep the embedded model small (one byte per label per seen
 //! feature) at no measurable cost in accuracy (see EVALUATION.md).
 
-use super::{features::Featurizer, linear::LinearModel};
+use super::{
+    features::Featurizer,
+    linear::{LinearModel, Parts},
+};
 use crate::Error;
 
 const MAGIC: &str = "CALLASSIST-MODEL 1\n";
@@ -44,7 +47,10 @@ pub fn encode(model: &LinearModel, about: &str) -> Vec<u8> {
         out.extend(bucket.to_le_bytes());
         out.extend(model.idf[row].to_le_bytes());
         out.extend(scale.to_le_bytes());
-        out.extend(w.iter().map(|x| (x / scale * 127.0).round().clamp(-127.0, 127.0) as i8 as u8));
+        out.extend(
+            w.iter()
+                .map(|x| (x / scale * 127.0).round().clamp(-127.0, 127.0) as i8 as u8),
+        );
     }
     out
 }
@@ -52,13 +58,23 @@ pub fn encode(model: &LinearModel, about: &str) -> Vec<u8> {
 /// Reads a model written by [`encode`].
 pub fn decode(bytes: &[u8]) -> Result<LinearModel, Error> {
     let bad = |why: &str| Error::Io(format!("not a callassist model: {why}"));
-    let rest = bytes.strip_prefix(MAGIC.as_bytes()).ok_or_else(|| bad("wrong magic"))?;
-    let newline = rest.iter().position(|&b| b == b'\n').ok_or_else(|| bad("no header"))?;
-    let header: Header = serde_json::from_slice(&rest[..newline]).map_err(|e| bad(&e.to_string()))?;
+    let rest = bytes
+        .strip_prefix(MAGIC.as_bytes())
+        .ok_or_else(|| bad("wrong magic"))?;
+    let newline = rest
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| bad("no header"))?;
+    let header: Header =
+        serde_json::from_slice(&rest[..newline]).map_err(|e| bad(&e.to_string()))?;
     let body = &rest[newline + 1..];
     let c = header.labels.len();
     let row_len = 12 + c;
-    if c == 0 || header.bias.len() != c || !(8..=26).contains(&header.bits) || body.len() != header.rows * row_len {
+    if c == 0
+        || header.bias.len() != c
+        || !(8..=26).contains(&header.bits)
+        || body.len() != header.rows * row_len
+    {
         return Err(bad("inconsistent sizes"));
     }
     let mut buckets = Vec::with_capacity(header.rows);
@@ -73,16 +89,20 @@ pub fn decode(bytes: &[u8]) -> Result<LinearModel, Error> {
         buckets.push(bucket);
         idf.push(f32::from_le_bytes(word(4)));
         let scale = f32::from_le_bytes(word(8));
-        weights.extend(row[12..].iter().map(|&q| f32::from(q as i8) / 127.0 * scale));
+        weights.extend(
+            row[12..]
+                .iter()
+                .map(|&q| f32::from(q as i8) / 127.0 * scale),
+        );
     }
-    Ok(LinearModel::from_parts(
-        header.labels,
-        Featurizer { bits: header.bits },
+    Ok(LinearModel::from_parts(Parts {
+        labels: header.labels,
+        featurizer: Featurizer { bits: header.bits },
         buckets,
         idf,
         weights,
-        header.bias,
-        header.temperature,
-        header.oos_threshold,
-    ))
+        bias: header.bias,
+        temperature: header.temperature,
+        oos_threshold: header.oos_threshold,
+    }))
 }

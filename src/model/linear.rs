@@ -36,6 +36,18 @@ pub struct LinearModel {
     pub oos_threshold: f32,
 }
 
+/// The stored parts of a model (see the fields of [`LinearModel`]).
+pub(super) struct Parts {
+    pub labels: Vec<String>,
+    pub featurizer: Featurizer,
+    pub buckets: Vec<u32>,
+    pub idf: Vec<f32>,
+    pub weights: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub temperature: f32,
+    pub oos_threshold: f32,
+}
+
 /// Hyper-parameters of training.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrainConfig {
@@ -53,7 +65,13 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { bits: 20, epochs: 40, learning_rate: 0.05, l2: 1e-6, seed: 7 }
+        TrainConfig {
+            bits: 20,
+            epochs: 40,
+            learning_rate: 0.05,
+            l2: 1e-6,
+            seed: 7,
+        }
     }
 }
 
@@ -90,21 +108,23 @@ fn softmax_in_place(scores: &mut [f32], temperature: f32) {
 }
 
 impl LinearModel {
-    pub(super) fn from_parts(
-        labels: Vec<String>,
-        featurizer: Featurizer,
-        buckets: Vec<u32>,
-        idf: Vec<f32>,
-        weights: Vec<f32>,
-        bias: Vec<f32>,
-        temperature: f32,
-        oos_threshold: f32,
-    ) -> Self {
-        let mut index = vec![NO_ROW; featurizer.dims()];
-        for (row, &b) in buckets.iter().enumerate() {
+    /// A model from its stored parts; builds the bucket → row index.
+    pub(super) fn from_parts(parts: Parts) -> Self {
+        let mut index = vec![NO_ROW; parts.featurizer.dims()];
+        for (row, &b) in parts.buckets.iter().enumerate() {
             index[b as usize] = row as u32;
         }
-        LinearModel { labels, featurizer, index, buckets, idf, weights, bias, temperature, oos_threshold }
+        LinearModel {
+            labels: parts.labels,
+            featurizer: parts.featurizer,
+            index,
+            buckets: parts.buckets,
+            idf: parts.idf,
+            weights: parts.weights,
+            bias: parts.bias,
+            temperature: parts.temperature,
+            oos_threshold: parts.oos_threshold,
+        }
     }
 
     /// Number of labels.
@@ -136,7 +156,13 @@ impl LinearModel {
             }
         }
         let active = norms.iter().filter(|n| **n > 0.0).count().max(1) as f32;
-        let scale = norms.map(|n| if n > 0.0 { 1.0 / (n * active).sqrt() } else { 0.0 });
+        let scale = norms.map(|n| {
+            if n > 0.0 {
+                1.0 / (n * active).sqrt()
+            } else {
+                0.0
+            }
+        });
         for (row, x) in v.iter_mut() {
             *x *= scale[block(self.buckets[*row as usize])];
         }
@@ -173,8 +199,10 @@ impl LinearModel {
         let featurizer = Featurizer { bits: config.bits };
         let c = labels.len();
         // Features and document frequencies.
-        let raw: Vec<Vec<(u32, f32)>> =
-            examples.iter().map(|(t, _)| featurizer.features(&Normalized::new(t))).collect();
+        let raw: Vec<Vec<(u32, f32)>> = examples
+            .iter()
+            .map(|(t, _)| featurizer.features(&Normalized::new(t)))
+            .collect();
         let mut df = std::collections::HashMap::<u32, u32>::new();
         for f in &raw {
             for (b, _) in f {
@@ -184,20 +212,26 @@ impl LinearModel {
         let mut buckets: Vec<u32> = df.keys().copied().collect();
         buckets.sort_unstable();
         let n = examples.len() as f32;
-        let idf: Vec<f32> = buckets.iter().map(|b| ((1.0 + n) / (1.0 + df[b] as f32)).ln() + 1.0).collect();
-        let mut model = LinearModel::from_parts(
+        let idf: Vec<f32> = buckets
+            .iter()
+            .map(|b| ((1.0 + n) / (1.0 + df[b] as f32)).ln() + 1.0)
+            .collect();
+        let mut model = LinearModel::from_parts(Parts {
             labels,
             featurizer,
             buckets,
             idf,
-            Vec::new(),
-            vec![0.0; c],
-            1.0,
-            0.0,
-        );
+            weights: Vec::new(),
+            bias: vec![0.0; c],
+            temperature: 1.0,
+            oos_threshold: 0.0,
+        });
         model.weights = vec![0.0; model.rows() * c];
-        let data: Vec<(Sparse, usize)> =
-            raw.into_iter().zip(examples).map(|(f, (_, y))| (model.weigh(f), *y)).collect();
+        let data: Vec<(Sparse, usize)> = raw
+            .into_iter()
+            .zip(examples)
+            .map(|(f, (_, y))| (model.weigh(f), *y))
+            .collect();
 
         let mut g2 = vec![1e-8f32; model.weights.len()];
         let mut gb2 = vec![1e-8f32; c];
@@ -290,7 +324,11 @@ mod tests {
         .iter()
         .map(|(t, y)| (t.to_string(), *y))
         .collect();
-        let config = TrainConfig { bits: 16, epochs: 30, ..TrainConfig::default() };
+        let config = TrainConfig {
+            bits: 16,
+            epochs: 30,
+            ..TrainConfig::default()
+        };
         let a = LinearModel::train(&examples, labels.clone(), config, |_, _| {});
         let b = LinearModel::train(&examples, labels, config, |_, _| {});
         assert_eq!(a.weights, b.weights, "same seed, same model");

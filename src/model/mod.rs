@@ -2,8 +2,8 @@
 //! logistic regression, calibrated confidences, an out-of-scope threshold,
 //! training and evaluation. Pure Rust, no model download.
 
-pub mod dataset;
 pub mod commands;
+pub mod dataset;
 pub mod eval;
 pub mod features;
 pub mod format;
@@ -33,7 +33,9 @@ pub struct Ranked {
 impl IntentModel {
     /// Reads a model file's bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        Ok(IntentModel { linear: format::decode(bytes)? })
+        Ok(IntentModel {
+            linear: format::decode(bytes)?,
+        })
     }
 
     /// The label of index `i`.
@@ -51,10 +53,14 @@ impl IntentModel {
     /// probability is below the threshold).
     pub fn rank(&self, text: &Normalized<'_>, k: usize) -> (Vec<Ranked>, bool) {
         let p = self.linear.probabilities(text);
-        let mut ranked: Vec<Ranked> =
-            p.iter().enumerate().map(|(label, &probability)| Ranked { label, probability }).collect();
+        let mut ranked: Vec<Ranked> = p
+            .iter()
+            .enumerate()
+            .map(|(label, &probability)| Ranked { label, probability })
+            .collect();
         ranked.sort_by(|a, b| b.probability.total_cmp(&a.probability));
-        let rejected = self.label(ranked[0].label) == OUT_OF_SCOPE || ranked[0].probability < self.linear.oos_threshold;
+        let rejected = self.label(ranked[0].label) == OUT_OF_SCOPE
+            || ranked[0].probability < self.linear.oos_threshold;
         ranked.retain(|r| self.label(r.label) != OUT_OF_SCOPE);
         ranked.truncate(k);
         (ranked, rejected)

@@ -1,6 +1,6 @@
 //! What the pipeline remembers about a call between turns.
 
-use super::{AlertKind, Analysis, Emotion, Speaker, Timing};
+use super::{AlertKind, Analysis, Emotion, IntentId, Speaker, Timing};
 
 /// The call's memory as far as analysis and policy are concerned. Only final
 /// segments are committed; interim hypotheses are analyzed against it but
@@ -8,7 +8,7 @@ use super::{AlertKind, Analysis, Emotion, Speaker, Timing};
 #[derive(Debug, Clone, Default)]
 pub struct CallContext {
     /// The customer's current need, carried over to short follow-up turns.
-    current_intent: Option<&'static str>,
+    current_intent: Option<IntentId>,
     /// Customer turns in a row showing frustration, for escalation alerts.
     frustrated_turns: u32,
     /// When the customer's last final segment ended, for interruption coaching.
@@ -19,8 +19,8 @@ pub struct CallContext {
 
 impl CallContext {
     /// The customer's current need, if one is known.
-    pub fn current_intent(&self) -> Option<&'static str> {
-        self.current_intent
+    pub fn current_intent(&self) -> Option<IntentId> {
+        self.current_intent.clone()
     }
 
     /// Customer turns in a row showing frustration (before this one).
@@ -50,8 +50,8 @@ impl CallContext {
         if analysis.speaker != Speaker::Customer {
             return;
         }
-        if analysis.intent.intent != super::intent::OUT_OF_SCOPE {
-            self.current_intent = Some(analysis.intent.intent);
+        if !analysis.intent.is_out_of_scope() {
+            self.current_intent = Some(analysis.intent.intent.clone());
         }
         let frustrated = analysis
             .emotions

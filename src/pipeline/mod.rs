@@ -43,6 +43,14 @@ impl Pipeline {
         Self::default()
     }
 
+    /// Builds the pipeline with another intent model (`serve --model`).
+    pub fn with_model(model: std::sync::Arc<crate::model::IntentModel>) -> Self {
+        Pipeline {
+            classifier: intent::IntentClassifier::new(model),
+            ..Self::default()
+        }
+    }
+
     /// Analyzes one utterance. `context` supplies the call's current intent so
     /// that a short follow-up turn that names no new need can carry it over.
     pub fn analyze(&self, utterance: &Utterance<'_>, context: &CallContext) -> Analysis {
@@ -50,7 +58,11 @@ impl Pipeline {
         let language = utterance.language.unwrap_or(normalized.language);
         let mut intent = self.classifier.classify(&normalized);
         let mut intent_carried_over = false;
-        if intent.intent == intent::OUT_OF_SCOPE && utterance.speaker == Speaker::Customer {
+        // A turn that names no need of its own (out of scope, or no intent
+        // the model is sure of) keeps the call's current need.
+        let names_no_need =
+            intent.is_out_of_scope() || intent.confidence < intent::CARRY_OVER_BELOW;
+        if names_no_need && utterance.speaker == Speaker::Customer {
             if let Some(current) = context.current_intent() {
                 intent = IntentPrediction {
                     intent: current,

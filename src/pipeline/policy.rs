@@ -8,8 +8,8 @@
 //! complete and editable by the bank.
 
 use super::{
-    intent::OUT_OF_SCOPE, Alert, AlertKind, Analysis, Assist, CallContext, Emotion, Speaker,
-    Suggestion, SuggestionKind, Timing,
+    Alert, AlertKind, Analysis, Assist, CallContext, Emotion, Speaker, Suggestion, SuggestionKind,
+    Timing,
 };
 
 /// Minimum intensity of a negative emotion that calls for an empathetic line.
@@ -143,7 +143,7 @@ fn empathy(analysis: &Analysis, zh: bool) -> Option<Suggestion> {
 /// Finding the need: a question when it is unclear, else confirm and guide.
 fn need(analysis: &Analysis, zh: bool, out: &mut Vec<Assist>) {
     let intent = &analysis.intent;
-    if intent.intent == OUT_OF_SCOPE {
+    if intent.is_out_of_scope() {
         if !analysis.is_final {
             // An interim that fits nothing yet: the customer is still talking.
             return;
@@ -162,9 +162,10 @@ fn need(analysis: &Analysis, zh: bool, out: &mut Vec<Assist>) {
         }));
         return;
     }
-    if let (Some(&(second, score)), Some(first)) =
-        (intent.alternatives.first(), intent_texts(intent.intent))
+    if let (Some((second, score)), Some(first)) =
+        (intent.alternatives.first(), intent_texts(&intent.intent))
     {
+        let score = *score;
         if let Some(second_texts) =
             intent_texts(second).filter(|_| score >= CLOSE_ALTERNATIVE_RATIO * intent.confidence)
         {
@@ -187,7 +188,7 @@ fn need(analysis: &Analysis, zh: bool, out: &mut Vec<Assist>) {
             return;
         }
     }
-    let Some(texts) = intent_texts(intent.intent) else {
+    let Some(texts) = intent_texts(&intent.intent) else {
         return;
     };
     if intent.confidence < CONFIRM_MIN_CONFIDENCE && !analysis.intent_carried_over {
@@ -251,14 +252,14 @@ fn alerts(analysis: &Analysis, context: &CallContext, zh: bool, out: &mut Vec<As
         .any(|c| c.emotion == Emotion::Sadness && c.intensity >= 0.7);
     let candidates = [
         (
-            analysis.intent.intent == "speak_to_human",
+            &*analysis.intent.intent == "speak_to_human",
             AlertKind::SupervisorRequest,
             "客户要求转接主管",
             "Customer asks for a supervisor",
             "Intent speak_to_human.",
         ),
         (
-            analysis.intent.intent == "complaint",
+            &*analysis.intent.intent == "complaint",
             AlertKind::Complaint,
             "客户提出投诉",
             "Customer is making a complaint",

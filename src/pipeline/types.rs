@@ -93,15 +93,25 @@ pub struct Analysis {
     pub asks_what_next: bool,
 }
 
+/// An intent id (`check_balance`, …), shared rather than copied.
+pub type IntentId = std::sync::Arc<str>;
+
 /// The classifier's answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntentPrediction {
     /// The intent id, or [`crate::pipeline::intent::OUT_OF_SCOPE`].
-    pub intent: &'static str,
+    pub intent: IntentId,
     /// Confidence in [0, 1].
     pub confidence: f32,
     /// The next most likely intents with their scores, most likely first.
-    pub alternatives: Vec<(&'static str, f32)>,
+    pub alternatives: Vec<(IntentId, f32)>,
+}
+
+impl IntentPrediction {
+    /// Whether no known intent fits.
+    pub fn is_out_of_scope(&self) -> bool {
+        &*self.intent == crate::pipeline::intent::OUT_OF_SCOPE
+    }
 }
 
 /// An emotion the agent should react to.

@@ -6,7 +6,7 @@ use super::{
     CallId, CallStart, CallSummary, Event, FeedbackAction, Segment,
 };
 use crate::{
-    pipeline::{Assist, CallContext, Emotion, Pipeline, Timing, Utterance},
+    pipeline::{Assist, CallContext, Emotion, IntentId, Pipeline, Timing, Utterance},
     Error,
 };
 use parking_lot::Mutex;
@@ -74,7 +74,7 @@ pub(super) struct CallState {
 #[derive(Debug, Default)]
 struct OpenSegment {
     /// The last analysis emitted for it (to skip unchanged revisions).
-    last: Option<(&'static str, Vec<Emotion>)>,
+    last: Option<(IntentId, Vec<Emotion>)>,
     /// Suggestions currently standing for it: (rule id, text, suggestion
     /// id). A revision keeps a suggestion only if the same rule still says
     /// the same words.
@@ -166,7 +166,7 @@ impl Call {
         };
         let mut open = state.open.remove(&segment.id).unwrap_or_default();
         let key = (
-            analysis.intent.intent,
+            analysis.intent.intent.clone(),
             analysis
                 .emotions
                 .iter()

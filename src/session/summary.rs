@@ -1,7 +1,9 @@
 //! The call summary and the running statistics it is built from.
 
 use super::{CallId, FeedbackAction, Segment};
-use crate::pipeline::{intent::OUT_OF_SCOPE, AlertKind, Analysis, Emotion, Language, Speaker};
+use crate::pipeline::{
+    intent::OUT_OF_SCOPE, AlertKind, Analysis, Emotion, IntentId, Language, Speaker,
+};
 
 /// At most this many points are kept in a call's emotion timeline; later
 /// cues are counted in the statistics but not listed.
@@ -74,7 +76,7 @@ pub struct SpeechStats {
 #[derive(Debug, Default)]
 pub(super) struct CallStats {
     /// Customer turns per intent, in first-seen order.
-    intents: Vec<(&'static str, u32)>,
+    intents: Vec<(IntentId, u32)>,
     /// Customer emotion cues.
     timeline: Vec<EmotionPoint>,
     /// Agent speech.
@@ -124,14 +126,14 @@ impl CallStats {
         if segment.speaker != Speaker::Customer {
             return;
         }
-        if analysis.intent.intent != OUT_OF_SCOPE {
+        if !analysis.intent.is_out_of_scope() {
             match self
                 .intents
                 .iter_mut()
                 .find(|(i, _)| *i == analysis.intent.intent)
             {
                 Some((_, n)) => *n += 1,
-                None => self.intents.push((analysis.intent.intent, 1)),
+                None => self.intents.push((analysis.intent.intent.clone(), 1)),
             }
         }
         for cue in &analysis.emotions {
@@ -170,7 +172,7 @@ impl CallStats {
             .iter()
             .rev()
             .max_by_key(|(_, n)| *n)
-            .map_or(OUT_OF_SCOPE, |(i, _)| i);
+            .map_or(OUT_OF_SCOPE, |(i, _)| &**i);
         let (mut accepted, mut dismissed) = (0, 0);
         for action in feedback {
             match action {
