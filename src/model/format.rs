@@ -24,10 +24,34 @@ struct Header {
     /// Free-form provenance (data, hyper-parameters).
     #[serde(default)]
     about: String,
+    /// Fingerprint of the training data files ([`fingerprint`]).
+    #[serde(default)]
+    data_fingerprint: String,
+}
+
+/// A fingerprint (FNV-1a 64, hex) of the bytes of data files, recorded in a
+/// model so a check can tell when the data changed but the model was not
+/// retrained.
+pub fn fingerprint<'a>(files: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        for &b in file.iter().chain(&[0xff]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// The data fingerprint recorded in a model file, if any.
+pub fn data_fingerprint(bytes: &[u8]) -> Option<String> {
+    let rest = bytes.strip_prefix(MAGIC.as_bytes())?;
+    let newline = rest.iter().position(|&b| b == b'\n')?;
+    let header: Header = serde_json::from_slice(&rest[..newline]).ok()?;
+    (!header.data_fingerprint.is_empty()).then_some(header.data_fingerprint)
 }
 
 /// Serializes a model.
-pub fn encode(model: &LinearModel, about: &str) -> Vec<u8> {
+pub fn encode(model: &LinearModel, about: &str, data_fingerprint: &str) -> Vec<u8> {
     let c = model.classes();
     let header = Header {
         labels: model.labels.clone(),
@@ -37,6 +61,7 @@ pub fn encode(model: &LinearModel, about: &str) -> Vec<u8> {
         temperature: model.temperature,
         oos_threshold: model.oos_threshold,
         about: about.to_string(),
+        data_fingerprint: data_fingerprint.to_string(),
     };
     let mut out = MAGIC.as_bytes().to_vec();
     out.extend(serde_json::to_vec(&header).expect("header serializes"));

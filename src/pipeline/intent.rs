@@ -25,6 +25,11 @@ const MAX_ALTERNATIVES: usize = 3;
 /// `scripts/train-default-model.sh`).
 const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/bank-default.model");
 
+/// The files the default model is trained on, in order (see
+/// `scripts/train-default-model.sh`).
+pub const DEFAULT_TRAINING_DATA: [&str; 3] =
+    ["data/intents/bank_zh.jsonl", "data/intents/bank_en.jsonl", "data/intents/public_en.jsonl"];
+
 /// The embedded default model, decoded once.
 pub fn default_model() -> &'static IntentModel {
     static MODEL: OnceLock<IntentModel> = OnceLock::new();
@@ -151,6 +156,20 @@ mod tests {
         ] {
             assert_eq!(&*classify(text).intent, OUT_OF_SCOPE, "{text}");
         }
+    }
+
+    #[test]
+    fn the_embedded_model_was_trained_on_the_current_data() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files: Vec<Vec<u8>> = DEFAULT_TRAINING_DATA
+            .iter()
+            .map(|f| std::fs::read(root.join(f)).expect("training data present"))
+            .collect();
+        assert_eq!(
+            crate::model::format::data_fingerprint(DEFAULT_MODEL),
+            Some(crate::model::format::fingerprint(files.iter().map(Vec::as_slice))),
+            "data/intents changed: run scripts/train-default-model.sh"
+        );
     }
 
     #[test]
