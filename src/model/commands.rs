@@ -106,7 +106,11 @@ pub fn train(
         val.len(),
         args.config
     );
-    let files: Vec<Vec<u8>> = args.data.iter().map(std::fs::read).collect::<Result<_, _>>()?;
+    let files: Vec<Vec<u8>> = args
+        .data
+        .iter()
+        .map(std::fs::read)
+        .collect::<Result<_, _>>()?;
     let fingerprint = format::fingerprint(files.iter().map(Vec::as_slice));
     let bytes = format::encode(&model.linear, &about, &fingerprint);
     std::fs::write(&args.out, &bytes)

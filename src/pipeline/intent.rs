@@ -27,8 +27,11 @@ const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/bank-default.model");
 
 /// The files the default model is trained on, in order (see
 /// `scripts/train-default-model.sh`).
-pub const DEFAULT_TRAINING_DATA: [&str; 3] =
-    ["data/intents/bank_zh.jsonl", "data/intents/bank_en.jsonl", "data/intents/public_en.jsonl"];
+pub const DEFAULT_TRAINING_DATA: [&str; 3] = [
+    "data/intents/bank_zh.jsonl",
+    "data/intents/bank_en.jsonl",
+    "data/intents/public_en.jsonl",
+];
 
 /// The embedded default model, decoded once.
 pub fn default_model() -> &'static IntentModel {
@@ -167,7 +170,9 @@ mod tests {
             .collect();
         assert_eq!(
             crate::model::format::data_fingerprint(DEFAULT_MODEL),
-            Some(crate::model::format::fingerprint(files.iter().map(Vec::as_slice))),
+            Some(crate::model::format::fingerprint(
+                files.iter().map(Vec::as_slice)
+            )),
             "data/intents changed: run scripts/train-default-model.sh"
         );
     }

@@ -18,6 +18,7 @@ pub mod emotion;
 pub mod entities;
 pub mod intent;
 pub mod normalize;
+pub mod numbers;
 pub mod policy;
 pub mod types;
 

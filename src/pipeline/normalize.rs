@@ -1,14 +1,15 @@
-//! Text normalization, shared by every stage: full-width → half-width,
-//! Traditional → Simplified Chinese, lower-case, ASR fillers removed, and the
-//! language detected. Every normalized character remembers the byte range of
+//! Text normalization, shared by every stage: NFKC (full-width →
+//! half-width), Traditional → Simplified Chinese, lower-case, ASR fillers
+//! removed, spoken numbers read as digits, and the language detected. Every normalized character remembers the byte range of
 //! the original it came from, so evidence can quote what the caller said.
 //!
 //! The Traditional → Simplified table covers the characters of the banking
 //! vocabulary the classifier and lexicons use; issue #3 extends this stage
-//! (NFKC, number words).
+//! (more of the Traditional vocabulary).
 
-use super::Language;
+use super::{numbers, Language};
 use std::{collections::HashMap, ops::Range, sync::OnceLock};
+use unicode_normalization::UnicodeNormalization;
 
 /// Pairs of (Traditional, Simplified) characters.
 const TRADITIONAL_SIMPLIFIED: &str = "餘余額额帳账賬账轉转錢钱銀银號号碼码詢询購购費费凍冻結结貸贷開开戶户關关問问題题說说話话麼么為为這这們们沒没辦办還还給给會会時时記记錄录細细資资訴诉換换匯汇財财產产氣气煩烦擔担憂忧謝谢滿满掛挂竊窃盜盗鎖锁單单損损補补銷销絡络聯联繫系係系電电郵邮證证業业務务經经員员處处應应該该嗎吗個个幫帮錯错誤误難难過过幾几兩两萬万塊块筆笔鐘钟現现實实際际當当與与從从對对啟启動动態态網网請请點点擊击據据險险隨随訊讯禮礼歡欢讓让專专爭争議议復复歸归屬属統统規规則则劃划撥拨區区邊边線线機机構构權权級级領领導导發发認认識识遺遗丟丢詐诈騙骗騷骚擾扰憤愤惱恼緊紧張张慮虑馬马趕赶傷伤幣币價价買买賣卖內内圍围歷历紀纪續续帶带約约衝冲歲岁憑凭簽签飛飞場场絕绝斷断設设頭头車车貨货漲涨親亲愛爱頁页稅税庫库審审營营齊齐樣样報报順顺賠赔償偿討讨厭厌總总數数優优訂订閱阅護护顧顾廳厅鬱郁悶闷剛刚讀读寫写聽听見见覺觉謂谓";
@@ -55,29 +56,28 @@ impl<'a> Normalized<'a> {
         let (mut cjk, mut latin, mut traditional) = (0usize, 0usize, 0usize);
         for (at, c) in original.char_indices() {
             let span = at..at + c.len_utf8();
-            let c = match c {
-                '\u{3000}' => ' ',
-                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-                _ => c,
-            };
-            let c = match table.get(&c) {
-                Some(&simplified) => {
-                    traditional += 1;
-                    simplified
+            // NFKC per character: full-width → half-width, compatibility
+            // forms (①, ﬁ, ㎏) → plain ones; the map stays per character.
+            for c in std::iter::once(c).nfkc() {
+                let c = match table.get(&c) {
+                    Some(&simplified) => {
+                        traditional += 1;
+                        simplified
+                    }
+                    None => c,
+                };
+                if CHINESE_FILLERS.contains(&c) || c.is_control() {
+                    continue;
                 }
-                None => c,
-            };
-            if CHINESE_FILLERS.contains(&c) {
-                continue;
-            }
-            if is_cjk(c) {
-                cjk += 1;
-            } else if c.is_ascii_alphabetic() {
-                latin += 1;
-            }
-            for lower in c.to_lowercase() {
-                origin.push((text.len(), span.clone()));
-                text.push(lower);
+                if is_cjk(c) {
+                    cjk += 1;
+                } else if c.is_ascii_alphabetic() {
+                    latin += 1;
+                }
+                for lower in c.to_lowercase() {
+                    origin.push((text.len(), span.clone()));
+                    text.push(lower);
+                }
             }
         }
         let language = if cjk > 0 && cjk * 3 >= latin {
@@ -96,7 +96,75 @@ impl<'a> Normalized<'a> {
             language,
         };
         normalized.remove_english_fillers();
+        normalized.read_numbers();
         normalized
+    }
+
+    /// Replaces spoken numbers by digits (see [`numbers`]); each digit maps
+    /// back to the whole run of words it came from.
+    fn read_numbers(&mut self) {
+        let chars: Vec<(usize, char)> = self.text.char_indices().collect();
+        let byte = |k: usize| chars.get(k).map_or(self.text.len(), |x| x.0);
+        let mut text = String::with_capacity(self.text.len());
+        let mut origin = Vec::with_capacity(self.origin.len());
+        let mut i = 0;
+        while i < chars.len() {
+            let (at, c) = chars[i];
+            let mut replaced = None;
+            if numbers::is_zh_numeral(c) {
+                let mut j = i;
+                while j < chars.len() && numbers::is_zh_numeral(chars[j].1) {
+                    j += 1;
+                }
+                if j - i >= 2 || numbers::currency_follows(&self.text[byte(j)..]) {
+                    let run: Vec<char> = chars[i..j].iter().map(|x| x.1).collect();
+                    replaced = numbers::zh_value(&run).map(|v| (v, j));
+                }
+            } else if c.is_ascii_alphabetic() && (i == 0 || !chars[i - 1].1.is_ascii_alphabetic()) {
+                let (mut words, mut k, mut end) = (Vec::new(), i, i);
+                loop {
+                    let start = k;
+                    while k < chars.len() && chars[k].1.is_ascii_alphabetic() {
+                        k += 1;
+                    }
+                    let word = &self.text[byte(start)..byte(k)];
+                    if !numbers::is_en_number_word(word) {
+                        break;
+                    }
+                    words.push(word);
+                    end = k;
+                    let joined = k + 1 < chars.len()
+                        && matches!(chars[k].1, ' ' | '-')
+                        && chars[k + 1].1.is_ascii_alphabetic();
+                    if !joined {
+                        break;
+                    }
+                    k += 1;
+                }
+                if words.len() >= 2
+                    || (!words.is_empty() && numbers::currency_follows(&self.text[byte(end)..]))
+                {
+                    replaced = numbers::en_value(&words).map(|v| (v, end));
+                }
+            }
+            match replaced {
+                Some((digits, next)) => {
+                    let span = self.span_of(at).start..self.span_of(byte(next - 1)).end;
+                    for d in digits.chars() {
+                        origin.push((text.len(), span.clone()));
+                        text.push(d);
+                    }
+                    i = next;
+                }
+                None => {
+                    origin.push((text.len(), self.span_of(at)));
+                    text.push(c);
+                    i += 1;
+                }
+            }
+        }
+        self.text = text;
+        self.origin = origin;
     }
 
     /// Drops English filler words, keeping the origin map aligned.
@@ -205,6 +273,26 @@ mod tests {
     }
 
     #[test]
+    fn spoken_numbers_become_digits_and_quote_the_words() {
+        let n = Normalized::new("尾号三六八二，被扣了五千块");
+        assert_eq!(n.text, "尾号3682,被扣了5000块");
+        let r = n.find("5000").unwrap();
+        assert_eq!(n.quote(r), "五千");
+        assert_eq!(
+            Normalized::new("查一下余额").text,
+            "查一下余额",
+            "single numerals stay words"
+        );
+        let n = Normalized::new("I paid four hundred dollars, no one told me");
+        assert_eq!(n.text, "i paid 400 dollars, no one told me");
+        assert_eq!(n.quote(n.find("400").unwrap()), "four hundred");
+        assert_eq!(
+            Normalized::new("card ending one two three four").text,
+            "card ending 1234"
+        );
+    }
+
+    #[test]
     fn english_words_match_only_whole() {
         let n = Normalized::new("my balance is low");
         assert!(n.find("balance").is_some());
@@ -214,5 +302,91 @@ mod tests {
             Normalized::new("查一下余额 please").language,
             Language::ZhCn
         );
+    }
+
+    mod properties {
+        use super::*;
+        use crate::pipeline::{emotion::EmotionDetector, entities};
+        use proptest::prelude::*;
+
+        /// Text mixing the pieces normalization treats specially.
+        fn spoken() -> impl Strategy<Value = String> {
+            let pieces = prop::sample::select(vec![
+                "嗯",
+                "呃",
+                "um ",
+                "uh, ",
+                "三六八二",
+                "五千",
+                "一万二",
+                "块",
+                "two ",
+                "hundred ",
+                "dollars",
+                "餘額",
+                "帳戶",
+                "ＡＢＣ",
+                "①",
+                "ﬁ",
+                "\u{0301}",
+                "\u{3000}",
+                "太过分",
+                "担心",
+                "尾号",
+                "1234",
+                "I'm worried",
+                " ",
+                "，",
+                "?",
+                "e\u{301}",
+                "🙂",
+                "\u{200b}",
+                "\t",
+            ]);
+            prop::collection::vec(pieces, 0..24).prop_map(|v| v.concat())
+        }
+
+        fn check(text: &str) {
+            let n = Normalized::new(text);
+            for (at, span) in &n.origin {
+                assert!(n.text.is_char_boundary(*at));
+                assert!(span.start < span.end, "empty span for {text:?}");
+                assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end));
+            }
+            // Any range of the normalized text quotes valid original text.
+            let bounds: Vec<usize> = (0..=n.text.len())
+                .filter(|&b| n.text.is_char_boundary(b))
+                .collect();
+            for w in bounds.windows(2).take(64) {
+                let quote = n.quote(w[0]..w[1]);
+                assert!(!quote.is_empty() && text.contains(quote), "{text:?} {w:?}");
+            }
+            for cue in EmotionDetector.detect(&n) {
+                assert!(
+                    text.contains(&cue.evidence),
+                    "evidence {:?} not in {text:?}",
+                    cue.evidence
+                );
+            }
+            for e in entities::extract(&n) {
+                assert!(
+                    text.contains(&e.text),
+                    "entity {:?} not in {text:?}",
+                    e.text
+                );
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_unicode_never_panics_and_maps_back(text in "\\PC{0,64}") {
+                check(&text);
+            }
+
+            #[test]
+            fn spoken_text_never_panics_and_maps_back(text in spoken()) {
+                check(&text);
+            }
+        }
     }
 }
