@@ -8,7 +8,7 @@
 //! (more of the Traditional vocabulary).
 
 use super::{numbers, Language};
-use std::{collections::HashMap, ops::Range, sync::OnceLock};
+use std::{ops::Range, sync::OnceLock};
 use unicode_normalization::UnicodeNormalization;
 
 /// Pairs of (Traditional, Simplified) characters.
@@ -20,12 +20,21 @@ const ENGLISH_FILLERS: &[&str] = &["um", "umm", "uh", "uhh", "uhm", "erm", "hmm"
 /// Filler characters of spoken Mandarin removed before analysis.
 const CHINESE_FILLERS: &[char] = &['嗯', '呃', '唔'];
 
-fn traditional_to_simplified() -> &'static HashMap<char, char> {
-    static TABLE: OnceLock<HashMap<char, char>> = OnceLock::new();
+/// The (Traditional, Simplified) pairs sorted by Traditional character, for
+/// binary search (faster here than hashing every character).
+fn traditional_to_simplified() -> &'static [(char, char)] {
+    static TABLE: OnceLock<Vec<(char, char)>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let chars: Vec<char> = TRADITIONAL_SIMPLIFIED.chars().collect();
-        chars.chunks_exact(2).map(|p| (p[0], p[1])).collect()
+        let mut pairs: Vec<(char, char)> = chars.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+        pairs.sort_unstable();
+        pairs.dedup_by_key(|p| p.0);
+        pairs
     })
+}
+
+fn simplified(table: &[(char, char)], c: char) -> Option<char> {
+    table.binary_search_by_key(&c, |p| p.0).ok().map(|i| table[i].1)
 }
 
 /// True for CJK unified ideographs.
@@ -54,29 +63,46 @@ impl<'a> Normalized<'a> {
         let mut text = String::with_capacity(original.len());
         let mut origin = Vec::with_capacity(original.len());
         let (mut cjk, mut latin, mut traditional) = (0usize, 0usize, 0usize);
-        for (at, c) in original.char_indices() {
-            let span = at..at + c.len_utf8();
-            // NFKC per character: full-width → half-width, compatibility
-            // forms (①, ﬁ, ㎏) → plain ones; the map stays per character.
-            for c in std::iter::once(c).nfkc() {
-                let c = match table.get(&c) {
-                    Some(&simplified) => {
+        let mut push = |c: char, span: Range<usize>, text: &mut String, origin: &mut Vec<(usize, Range<usize>)>| {
+            let c = if is_cjk(c) {
+                match simplified(table, c) {
+                    Some(s) => {
                         traditional += 1;
-                        simplified
+                        s
                     }
                     None => c,
-                };
-                if CHINESE_FILLERS.contains(&c) || c.is_control() {
-                    continue;
                 }
-                if is_cjk(c) {
-                    cjk += 1;
-                } else if c.is_ascii_alphabetic() {
-                    latin += 1;
-                }
+            } else {
+                c
+            };
+            if CHINESE_FILLERS.contains(&c) || c.is_control() {
+                return;
+            }
+            if is_cjk(c) {
+                cjk += 1;
+            } else if c.is_ascii_alphabetic() {
+                latin += 1;
+            }
+            if c.is_ascii() {
+                origin.push((text.len(), span));
+                text.push(c.to_ascii_lowercase());
+            } else {
                 for lower in c.to_lowercase() {
                     origin.push((text.len(), span.clone()));
                     text.push(lower);
+                }
+            }
+        };
+        for (at, c) in original.char_indices() {
+            let span = at..at + c.len_utf8();
+            // NFKC per character (full-width → half-width, compatibility
+            // forms such as ①, ﬁ, ㎏ → plain ones), so the map stays per
+            // character. ASCII and CJK ideographs are already NFKC.
+            if c.is_ascii() || ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+                push(c, span, &mut text, &mut origin);
+            } else {
+                for c in std::iter::once(c).nfkc() {
+                    push(c, span.clone(), &mut text, &mut origin);
                 }
             }
         }
@@ -103,6 +129,11 @@ impl<'a> Normalized<'a> {
     /// Replaces spoken numbers by digits (see [`numbers`]); each digit maps
     /// back to the whole run of words it came from.
     fn read_numbers(&mut self) {
+        let has_numbers = self.text.chars().any(numbers::is_zh_numeral)
+            || self.text.split(|c: char| !c.is_ascii_alphabetic()).any(numbers::is_en_number_word);
+        if !has_numbers {
+            return;
+        }
         let chars: Vec<(usize, char)> = self.text.char_indices().collect();
         let byte = |k: usize| chars.get(k).map_or(self.text.len(), |x| x.0);
         let mut text = String::with_capacity(self.text.len());
