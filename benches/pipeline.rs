@@ -1,11 +1,9 @@
 //! Per-stage costs of the pipeline on typical customer turns:
 //! `cargo bench --bench pipeline`.
 
-use callassist::{
-    pipeline::{
-        emotion::EmotionDetector, entities, intent::IntentClassifier, normalize::Normalized,
-        CallContext, Pipeline, Speaker, Timing, Utterance,
-    },
+use callassist::pipeline::{
+    emotion::EmotionDetector, entities, intent::IntentClassifier, normalize::Normalized,
+    CallContext, Pipeline, Speaker, Timing, Utterance,
 };
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
@@ -25,33 +23,72 @@ fn stages(c: &mut Criterion) {
     let normalized: Vec<Normalized<'_>> = TURNS.iter().map(|t| Normalized::new(t)).collect();
     let mut group = c.benchmark_group("per_turn");
     group.bench_function("normalize", |b| {
-        b.iter(|| TURNS.iter().map(|t| Normalized::new(black_box(t)).text.len()).sum::<usize>())
+        b.iter(|| {
+            TURNS
+                .iter()
+                .map(|t| Normalized::new(black_box(t)).text.len())
+                .sum::<usize>()
+        })
     });
     group.bench_function("classify", |b| {
-        b.iter(|| normalized.iter().map(|n| classifier.classify(black_box(n)).confidence).sum::<f32>())
+        b.iter(|| {
+            normalized
+                .iter()
+                .map(|n| classifier.classify(black_box(n)).confidence)
+                .sum::<f32>()
+        })
     });
     group.bench_function("emotion", |b| {
-        b.iter(|| normalized.iter().map(|n| EmotionDetector.detect(black_box(n)).len()).sum::<usize>())
+        b.iter(|| {
+            normalized
+                .iter()
+                .map(|n| EmotionDetector.detect(black_box(n)).len())
+                .sum::<usize>()
+        })
     });
     group.bench_function("entities", |b| {
-        b.iter(|| normalized.iter().map(|n| entities::extract(black_box(n)).len()).sum::<usize>())
+        b.iter(|| {
+            normalized
+                .iter()
+                .map(|n| entities::extract(black_box(n)).len())
+                .sum::<usize>()
+        })
     });
     let analyses: Vec<_> = TURNS
         .iter()
         .map(|t| {
-            let u = Utterance { text: t, speaker: Speaker::Customer, language: None, is_final: true };
+            let u = Utterance {
+                text: t,
+                speaker: Speaker::Customer,
+                language: None,
+                is_final: true,
+            };
             pipeline.analyze(&u, &context)
         })
         .collect();
     group.bench_function("policy", |b| {
-        b.iter(|| analyses.iter().map(|a| pipeline.assist(black_box(a), Timing::default(), &context).len()).sum::<usize>())
+        b.iter(|| {
+            analyses
+                .iter()
+                .map(|a| {
+                    pipeline
+                        .assist(black_box(a), Timing::default(), &context)
+                        .len()
+                })
+                .sum::<usize>()
+        })
     });
     group.bench_function("whole_segment", |b| {
         b.iter(|| {
             TURNS
                 .iter()
                 .map(|t| {
-                    let u = Utterance { text: black_box(t), speaker: Speaker::Customer, language: None, is_final: true };
+                    let u = Utterance {
+                        text: black_box(t),
+                        speaker: Speaker::Customer,
+                        language: None,
+                        is_final: true,
+                    };
                     let a = pipeline.analyze(&u, &context);
                     pipeline.assist(&a, Timing::default(), &context).len()
                 })

@@ -203,7 +203,7 @@ async fn main() -> ExitCode {
                 Some(path) => std::fs::read(&path)
                     .map_err(|e| callassist::Error::Io(format!("{}: {e}", path.display())))
                     .and_then(|b| IntentModel::decode(&b)),
-                None => Ok(callassist::pipeline::intent::default_model().clone()),
+                None => Ok((*callassist::pipeline::intent::default_model()).clone()),
             };
             let args = commands::EvalArgs {
                 data,

@@ -12,6 +12,52 @@ use crate::pipeline::normalize::Normalized;
 /// Marks a bucket with no row.
 const NO_ROW: u32 = u32::MAX;
 
+/// Bucket → row: an open-addressing hash table at most half full. A dense
+/// `Vec` over all 2^20 buckets would be 4 MB of mostly empty entries whose
+/// cache misses dominated classification (measured: see BENCHMARKS.md);
+/// this table is 8 bytes per slot, ~0.5 MB for the default model.
+#[derive(Debug, Clone)]
+struct RowIndex {
+    /// (bucket, row) slots; `NO_ROW` rows are empty.
+    slots: Vec<(u32, u32)>,
+    /// `slots.len() - 1` (a power of two minus one).
+    mask: usize,
+}
+
+impl RowIndex {
+    fn new(buckets: &[u32]) -> Self {
+        let capacity = (buckets.len() * 2).next_power_of_two().max(16);
+        let mut index = RowIndex {
+            slots: vec![(0, NO_ROW); capacity],
+            mask: capacity - 1,
+        };
+        for (row, &b) in buckets.iter().enumerate() {
+            let mut i = index.slot(b);
+            while index.slots[i].1 != NO_ROW {
+                i = (i + 1) & index.mask;
+            }
+            index.slots[i] = (b, row as u32);
+        }
+        index
+    }
+
+    fn slot(&self, bucket: u32) -> usize {
+        (bucket.wrapping_mul(0x9E37_79B9) as usize >> 7) & self.mask
+    }
+
+    /// The row of `bucket`, or `NO_ROW`.
+    fn get(&self, bucket: u32) -> u32 {
+        let mut i = self.slot(bucket);
+        loop {
+            let (b, row) = self.slots[i];
+            if row == NO_ROW || b == bucket {
+                return row;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
 /// A trained linear classifier.
 #[derive(Debug, Clone)]
 pub struct LinearModel {
@@ -19,8 +65,8 @@ pub struct LinearModel {
     pub labels: Vec<String>,
     /// How text becomes features.
     pub featurizer: Featurizer,
-    /// Bucket → row, `NO_ROW` for buckets never seen in training.
-    index: Vec<u32>,
+    /// Bucket → row for the buckets seen in training.
+    index: RowIndex,
     /// The bucket of each row (inverse of `index`, for serialization).
     pub(super) buckets: Vec<u32>,
     /// Inverse document frequency per row.
@@ -110,10 +156,7 @@ fn softmax_in_place(scores: &mut [f32], temperature: f32) {
 impl LinearModel {
     /// A model from its stored parts; builds the bucket → row index.
     pub(super) fn from_parts(parts: Parts) -> Self {
-        let mut index = vec![NO_ROW; parts.featurizer.dims()];
-        for (row, &b) in parts.buckets.iter().enumerate() {
-            index[b as usize] = row as u32;
-        }
+        let index = RowIndex::new(&parts.buckets);
         LinearModel {
             labels: parts.labels,
             featurizer: parts.featurizer,
@@ -148,9 +191,10 @@ impl LinearModel {
         let mut norms = [0.0f32; BLOCKS];
         let mut v: Sparse = Vec::with_capacity(features.len());
         for (b, n) in features {
-            let row = self.index[b as usize];
+            let row = self.index.get(b);
             if row != NO_ROW {
-                let x = (1.0 + n.ln()) * self.idf[row as usize];
+                let tf = if n == 1.0 { 1.0 } else { 1.0 + n.ln() };
+                let x = tf * self.idf[row as usize];
                 norms[block(b)] += x * x;
                 v.push((row, x));
             }

@@ -21,68 +21,186 @@ const LEXICON: &[(Emotion, &[(&str, f32)])] = &[
     (
         Emotion::Frustration,
         &[
-            ("太过分", 0.9), ("气死", 0.9), ("受不了", 0.8), ("烦死", 0.8), ("搞什么", 0.8),
-            ("怎么回事", 0.5), ("第三次", 0.7), ("说了多少遍", 0.8), ("不满意", 0.7), ("生气", 0.7),
-            ("离谱", 0.8), ("坑人", 0.8), ("什么破", 0.8), ("忍无可忍", 0.9), ("莫名其妙", 0.6),
-            ("ridiculous", 0.8), ("unacceptable", 0.8), ("fed up", 0.8), ("annoyed", 0.7),
-            ("annoying", 0.7), ("frustrated", 0.8), ("frustrating", 0.8), ("angry", 0.8),
-            ("third time", 0.7), ("sick of", 0.8), ("terrible", 0.7), ("useless", 0.7),
-            ("disgusting", 0.8), ("pissed", 0.8), ("hate", 0.7), ("worst", 0.7),
+            ("太过分", 0.9),
+            ("气死", 0.9),
+            ("受不了", 0.8),
+            ("烦死", 0.8),
+            ("搞什么", 0.8),
+            ("怎么回事", 0.5),
+            ("第三次", 0.7),
+            ("说了多少遍", 0.8),
+            ("不满意", 0.7),
+            ("生气", 0.7),
+            ("离谱", 0.8),
+            ("坑人", 0.8),
+            ("什么破", 0.8),
+            ("忍无可忍", 0.9),
+            ("莫名其妙", 0.6),
+            ("ridiculous", 0.8),
+            ("unacceptable", 0.8),
+            ("fed up", 0.8),
+            ("annoyed", 0.7),
+            ("annoying", 0.7),
+            ("frustrated", 0.8),
+            ("frustrating", 0.8),
+            ("angry", 0.8),
+            ("third time", 0.7),
+            ("sick of", 0.8),
+            ("terrible", 0.7),
+            ("useless", 0.7),
+            ("disgusting", 0.8),
+            ("pissed", 0.8),
+            ("hate", 0.7),
+            ("worst", 0.7),
         ],
     ),
     (
         Emotion::Anxiety,
         &[
-            ("担心", 0.7), ("害怕", 0.8), ("着急", 0.6), ("怎么办", 0.5), ("不安", 0.6), ("慌", 0.7),
-            ("紧张", 0.6), ("怕", 0.5), ("worried", 0.7), ("worry", 0.6), ("scared", 0.8),
-            ("nervous", 0.6), ("afraid", 0.7), ("anxious", 0.7), ("panicking", 0.8),
-            ("what do i do", 0.5), ("concerned", 0.5),
+            ("担心", 0.7),
+            ("害怕", 0.8),
+            ("着急", 0.6),
+            ("怎么办", 0.5),
+            ("不安", 0.6),
+            ("慌", 0.7),
+            ("紧张", 0.6),
+            ("怕", 0.5),
+            ("worried", 0.7),
+            ("worry", 0.6),
+            ("scared", 0.8),
+            ("nervous", 0.6),
+            ("afraid", 0.7),
+            ("anxious", 0.7),
+            ("panicking", 0.8),
+            ("what do i do", 0.5),
+            ("concerned", 0.5),
         ],
     ),
     (
         Emotion::Confusion,
         &[
-            ("不明白", 0.7), ("不懂", 0.7), ("搞不清", 0.7), ("什么意思", 0.6), ("看不懂", 0.7),
-            ("糊涂", 0.7), ("听不懂", 0.7), ("don't understand", 0.7), ("confused", 0.8),
-            ("confusing", 0.7), ("what does that mean", 0.6), ("makes no sense", 0.7),
+            ("不明白", 0.7),
+            ("不懂", 0.7),
+            ("搞不清", 0.7),
+            ("什么意思", 0.6),
+            ("看不懂", 0.7),
+            ("糊涂", 0.7),
+            ("听不懂", 0.7),
+            ("don't understand", 0.7),
+            ("confused", 0.8),
+            ("confusing", 0.7),
+            ("what does that mean", 0.6),
+            ("makes no sense", 0.7),
             ("doesn't make sense", 0.7),
         ],
     ),
     (
         Emotion::Urgency,
         &[
-            ("马上", 0.7), ("立刻", 0.8), ("赶紧", 0.7), ("急用", 0.8), ("今天必须", 0.8),
-            ("尽快", 0.6), ("来不及", 0.7), ("right now", 0.7), ("immediately", 0.8), ("urgent", 0.8),
-            ("urgently", 0.8), ("asap", 0.8), ("as soon as possible", 0.7), ("due today", 0.6),
+            ("马上", 0.7),
+            ("立刻", 0.8),
+            ("赶紧", 0.7),
+            ("急用", 0.8),
+            ("今天必须", 0.8),
+            ("尽快", 0.6),
+            ("来不及", 0.7),
+            ("right now", 0.7),
+            ("immediately", 0.8),
+            ("urgent", 0.8),
+            ("urgently", 0.8),
+            ("asap", 0.8),
+            ("as soon as possible", 0.7),
+            ("due today", 0.6),
         ],
     ),
     (
         Emotion::Sadness,
         &[
-            ("去世", 0.9), ("过世", 0.9), ("失业", 0.8), ("没钱了", 0.7), ("难过", 0.7), ("生病", 0.6),
-            ("住院", 0.6), ("伤心", 0.7), ("失望", 0.6), ("passed away", 0.9), ("lost my job", 0.8),
-            ("can't afford", 0.7), ("struggling", 0.6), ("hospital", 0.5), ("disappointed", 0.6),
-            ("sad", 0.6), ("funeral", 0.8),
+            ("去世", 0.9),
+            ("过世", 0.9),
+            ("失业", 0.8),
+            ("没钱了", 0.7),
+            ("难过", 0.7),
+            ("生病", 0.6),
+            ("住院", 0.6),
+            ("伤心", 0.7),
+            ("失望", 0.6),
+            ("passed away", 0.9),
+            ("lost my job", 0.8),
+            ("can't afford", 0.7),
+            ("struggling", 0.6),
+            ("hospital", 0.5),
+            ("disappointed", 0.6),
+            ("sad", 0.6),
+            ("funeral", 0.8),
         ],
     ),
     (
         Emotion::Satisfaction,
         &[
-            ("谢谢", 0.6), ("太好了", 0.8), ("满意", 0.7), ("解决了", 0.7), ("放心了", 0.7),
-            ("辛苦了", 0.6), ("thank you", 0.6), ("thanks", 0.5), ("great", 0.6), ("perfect", 0.7),
-            ("that helps", 0.7), ("appreciate", 0.7), ("relieved", 0.7), ("happy", 0.6),
+            ("谢谢", 0.6),
+            ("太好了", 0.8),
+            ("满意", 0.7),
+            ("解决了", 0.7),
+            ("放心了", 0.7),
+            ("辛苦了", 0.6),
+            ("thank you", 0.6),
+            ("thanks", 0.5),
+            ("great", 0.6),
+            ("perfect", 0.7),
+            ("that helps", 0.7),
+            ("appreciate", 0.7),
+            ("relieved", 0.7),
+            ("happy", 0.6),
         ],
     ),
 ];
 
 /// Words that cancel a cue right after them.
-const NEGATORS: &[&str] = &["不", "没", "别", "没有", "不用", "not", "never", "no", "don't", "dont", "isn't", "wasn't", "not really"];
+const NEGATORS: &[&str] = &[
+    "不",
+    "没",
+    "别",
+    "没有",
+    "不用",
+    "not",
+    "never",
+    "no",
+    "don't",
+    "dont",
+    "isn't",
+    "wasn't",
+    "not really",
+];
 
 /// Degree adverbs that strengthen a cue right after them.
-const INTENSIFIERS: &[&str] = &["很", "非常", "太", "特别", "好", "真", "超", "so", "really", "very", "extremely", "super", "totally"];
+const INTENSIFIERS: &[&str] = &[
+    "很",
+    "非常",
+    "太",
+    "特别",
+    "好",
+    "真",
+    "超",
+    "so",
+    "really",
+    "very",
+    "extremely",
+    "super",
+    "totally",
+];
 
 /// Rhetorical questions that carry frustration.
-const RHETORICAL: &[&str] = &["到底", "凭什么", "究竟", "难道", "why on earth", "what the hell", "how come", "seriously"];
+const RHETORICAL: &[&str] = &[
+    "到底",
+    "凭什么",
+    "究竟",
+    "难道",
+    "why on earth",
+    "what the hell",
+    "how come",
+    "seriously",
+];
 
 /// How close (in bytes of normalized text) a modifier must end before a cue.
 const MODIFIER_REACH: usize = 7;
@@ -106,12 +224,17 @@ fn automaton() -> &'static Automaton {
     AUTOMATON.get_or_init(|| {
         let mut patterns = Vec::new();
         for (emotion, phrases) in LEXICON {
-            patterns.extend(phrases.iter().map(|(p, w)| (Pattern::Cue(*emotion, *w), *p)));
+            patterns.extend(
+                phrases
+                    .iter()
+                    .map(|(p, w)| (Pattern::Cue(*emotion, *w), *p)),
+            );
         }
         patterns.extend(NEGATORS.iter().map(|p| (Pattern::Negator, *p)));
         patterns.extend(INTENSIFIERS.iter().map(|p| (Pattern::Intensifier, *p)));
         patterns.extend(RHETORICAL.iter().map(|p| (Pattern::Rhetorical, *p)));
-        let matcher = AhoCorasick::new(patterns.iter().map(|(_, p)| p)).expect("the lexicon compiles");
+        let matcher =
+            AhoCorasick::new(patterns.iter().map(|(_, p)| p)).expect("the lexicon compiles");
         Automaton { matcher, patterns }
     })
 }
@@ -120,8 +243,9 @@ fn automaton() -> &'static Automaton {
 fn whole_word(text: &str, start: usize, end: usize) -> bool {
     let bytes = text.as_bytes();
     let latin = |b: u8| b.is_ascii_alphanumeric();
-    !(latin(bytes[start]) && start > 0 && latin(bytes[start - 1]))
-        && !(latin(bytes[end - 1]) && end < bytes.len() && latin(bytes[end]))
+    let cut_at_start = start > 0 && latin(bytes[start]) && latin(bytes[start - 1]);
+    let cut_at_end = end < bytes.len() && latin(bytes[end - 1]) && latin(bytes[end]);
+    !cut_at_start && !cut_at_end
 }
 
 /// Finds emotion cues in normalized utterances.
@@ -148,15 +272,20 @@ impl EmotionDetector {
         // A cue inside a longer cue ("怕" in "害怕", "满意" in "不满意") is
         // part of that one.
         let contained = |c: &(Emotion, f32, usize, usize)| {
-            cues.iter().any(|o| o.2 <= c.2 && c.3 <= o.3 && (o.3 - o.2) > (c.3 - c.2))
+            cues.iter()
+                .any(|o| o.2 <= c.2 && c.3 <= o.3 && (o.3 - o.2) > (c.3 - c.2))
         };
         let cues: Vec<_> = cues.iter().filter(|c| !contained(c)).copied().collect();
         let before = |kind: fn(&Pattern) -> bool, start: usize| {
             modifiers.iter().any(|(p, ms, me)| {
-                kind(p) && *me <= start && start - *me <= MODIFIER_REACH && !cues.iter().any(|c| c.2 <= *ms && *me <= c.3)
+                kind(p)
+                    && *me <= start
+                    && start - *me <= MODIFIER_REACH
+                    && !cues.iter().any(|c| c.2 <= *ms && *me <= c.3)
             })
         };
-        let shouting = text.original.matches("!!").count() + text.original.matches("！！").count() > 0
+        let shouting = text.original.matches("!!").count() + text.original.matches("！！").count()
+            > 0
             || text
                 .original
                 .split_whitespace()
@@ -164,16 +293,17 @@ impl EmotionDetector {
                 .count()
                 >= 2;
         let mut best: Vec<(Emotion, f32, usize, usize, u32)> = Vec::new();
-        let mut add = |emotion: Emotion, intensity: f32, start: usize, end: usize| {
-            match best.iter_mut().find(|b| b.0 == emotion) {
-                Some(b) => {
-                    b.4 += 1;
-                    if intensity > b.1 {
-                        (b.1, b.2, b.3) = (intensity, start, end);
-                    }
+        let mut add = |emotion: Emotion, intensity: f32, start: usize, end: usize| match best
+            .iter_mut()
+            .find(|b| b.0 == emotion)
+        {
+            Some(b) => {
+                b.4 += 1;
+                if intensity > b.1 {
+                    (b.1, b.2, b.3) = (intensity, start, end);
                 }
-                None => best.push((emotion, intensity, start, end, 1)),
             }
+            None => best.push((emotion, intensity, start, end, 1)),
         };
         for &(emotion, w, start, end) in &cues {
             if before(|p| matches!(p, Pattern::Negator), start) {
@@ -182,7 +312,11 @@ impl EmotionDetector {
                 }
                 continue;
             }
-            let boost = if before(|p| matches!(p, Pattern::Intensifier), start) { 0.15 } else { 0.0 };
+            let boost = if before(|p| matches!(p, Pattern::Intensifier), start) {
+                0.15
+            } else {
+                0.0
+            };
             add(emotion, w + boost, start, end);
         }
         for &(p, start, end) in &modifiers {
@@ -197,10 +331,18 @@ impl EmotionDetector {
                 if shouting && emotion != Emotion::Satisfaction {
                     intensity += 0.1;
                 }
-                EmotionCue { emotion, intensity: intensity.min(1.0), evidence: text.quote(start..end).to_string() }
+                EmotionCue {
+                    emotion,
+                    intensity: intensity.min(1.0),
+                    evidence: text.quote(start..end).to_string(),
+                }
             })
             .collect();
-        out.sort_by(|a, b| b.intensity.total_cmp(&a.intensity).then(a.emotion.cmp(&b.emotion)));
+        out.sort_by(|a, b| {
+            b.intensity
+                .total_cmp(&a.intensity)
+                .then(a.emotion.cmp(&b.emotion))
+        });
         out
     }
 }
@@ -247,7 +389,10 @@ mod tests {
     fn neutral_text_has_no_cues() {
         assert!(detect("I want to check my balance").is_empty());
         assert!(detect("我想查一下余额").is_empty());
-        assert!(detect("the annotation is fine").is_empty(), "no cue inside other words");
+        assert!(
+            detect("the annotation is fine").is_empty(),
+            "no cue inside other words"
+        );
         let unhappy = detect("我对结果不满意");
         assert_eq!(unhappy.len(), 1);
         assert_eq!(unhappy[0].emotion, Emotion::Frustration);

@@ -33,10 +33,14 @@ pub const DEFAULT_TRAINING_DATA: [&str; 3] = [
     "data/intents/public_en.jsonl",
 ];
 
-/// The embedded default model, decoded once.
-pub fn default_model() -> &'static IntentModel {
-    static MODEL: OnceLock<IntentModel> = OnceLock::new();
-    MODEL.get_or_init(|| IntentModel::decode(DEFAULT_MODEL).expect("the embedded model is valid"))
+/// The embedded default model, decoded once and shared.
+pub fn default_model() -> Arc<IntentModel> {
+    static MODEL: OnceLock<Arc<IntentModel>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            Arc::new(IntentModel::decode(DEFAULT_MODEL).expect("the embedded model is valid"))
+        })
+        .clone()
 }
 
 /// Phrases by which a caller asks what to do next.
@@ -76,7 +80,7 @@ pub struct IntentClassifier {
 
 impl Default for IntentClassifier {
     fn default() -> Self {
-        IntentClassifier::new(Arc::new(default_model().clone()))
+        IntentClassifier::new(default_model())
     }
 }
 

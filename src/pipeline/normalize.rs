@@ -34,7 +34,10 @@ fn traditional_to_simplified() -> &'static [(char, char)] {
 }
 
 fn simplified(table: &[(char, char)], c: char) -> Option<char> {
-    table.binary_search_by_key(&c, |p| p.0).ok().map(|i| table[i].1)
+    table
+        .binary_search_by_key(&c, |p| p.0)
+        .ok()
+        .map(|i| table[i].1)
 }
 
 /// True for CJK unified ideographs.
@@ -63,7 +66,10 @@ impl<'a> Normalized<'a> {
         let mut text = String::with_capacity(original.len());
         let mut origin = Vec::with_capacity(original.len());
         let (mut cjk, mut latin, mut traditional) = (0usize, 0usize, 0usize);
-        let mut push = |c: char, span: Range<usize>, text: &mut String, origin: &mut Vec<(usize, Range<usize>)>| {
+        let mut push = |c: char,
+                        span: Range<usize>,
+                        text: &mut String,
+                        origin: &mut Vec<(usize, Range<usize>)>| {
             let c = if is_cjk(c) {
                 match simplified(table, c) {
                     Some(s) => {
@@ -130,7 +136,10 @@ impl<'a> Normalized<'a> {
     /// back to the whole run of words it came from.
     fn read_numbers(&mut self) {
         let has_numbers = self.text.chars().any(numbers::is_zh_numeral)
-            || self.text.split(|c: char| !c.is_ascii_alphabetic()).any(numbers::is_en_number_word);
+            || self
+                .text
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .any(numbers::is_en_number_word);
         if !has_numbers {
             return;
         }
