@@ -87,6 +87,15 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         rows: usize,
     },
+    /// Measure the emotion cues on a public emotion data set.
+    EvalEmotions {
+        /// The data file (GoEmotions dev.tsv, SMP2020 *.json, CPED *.csv).
+        #[arg(long, value_name = "FILE")]
+        data: PathBuf,
+        /// Its layout: goemotions, smp2020 or cped.
+        #[arg(long)]
+        format: callassist::model::emotion_eval::Format,
+    },
     /// Stream a recorded call to a running server and print the assists live.
     Replay {
         /// The recording (JSON Lines, see examples/calls/).
@@ -213,6 +222,9 @@ async fn main() -> ExitCode {
             };
             report(model.and_then(|m| commands::eval(&m, &args, &mut std::io::stdout())))
         }
+        Command::EvalEmotions { data, format } => report(
+            callassist::model::emotion_eval::evaluate(format, &data, &mut std::io::stdout()).map(|_| ()),
+        ),
         Command::Replay {
             file,
             addr,

@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod dataset;
+pub mod emotion_eval;
 pub mod eval;
 pub mod features;
 pub mod format;
