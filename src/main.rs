@@ -223,7 +223,8 @@ async fn main() -> ExitCode {
             report(model.and_then(|m| commands::eval(&m, &args, &mut std::io::stdout())))
         }
         Command::EvalEmotions { data, format } => report(
-            callassist::model::emotion_eval::evaluate(format, &data, &mut std::io::stdout()).map(|_| ()),
+            callassist::model::emotion_eval::evaluate(format, &data, &mut std::io::stdout())
+                .map(|_| ()),
         ),
         Command::Replay {
             file,

@@ -36,15 +36,21 @@ impl std::str::FromStr for Format {
 fn cue_of(format: Format, label: &str) -> Option<Emotion> {
     use Emotion::*;
     match (format, label) {
-        (Format::GoEmotions, "anger" | "annoyance" | "disapproval" | "disgust") => Some(Frustration),
+        (Format::GoEmotions, "anger" | "annoyance" | "disapproval" | "disgust") => {
+            Some(Frustration)
+        }
         (Format::GoEmotions, "fear" | "nervousness") => Some(Anxiety),
         (Format::GoEmotions, "confusion") => Some(Confusion),
         (Format::GoEmotions, "sadness" | "grief" | "disappointment" | "remorse") => Some(Sadness),
-        (Format::GoEmotions, "gratitude" | "relief" | "joy" | "admiration" | "approval") => Some(Satisfaction),
+        (Format::GoEmotions, "gratitude" | "relief" | "joy" | "admiration" | "approval") => {
+            Some(Satisfaction)
+        }
         (Format::Smp2020, "angry") | (Format::Cped, "anger") => Some(Frustration),
         (Format::Smp2020, "fear") | (Format::Cped, "worried" | "fear") => Some(Anxiety),
         (Format::Smp2020, "sad") | (Format::Cped, "depress" | "sadness") => Some(Sadness),
-        (Format::Smp2020, "happy") | (Format::Cped, "happy" | "grateful" | "relaxed") => Some(Satisfaction),
+        (Format::Smp2020, "happy") | (Format::Cped, "happy" | "grateful" | "relaxed") => {
+            Some(Satisfaction)
+        }
         _ => None,
     }
 }
@@ -68,7 +74,10 @@ pub fn load(format: Format, path: &Path) -> Result<Vec<(String, BTreeSet<Emotion
     let bad = |why: String| Error::Io(format!("{}: {why}", path.display()));
     match format {
         Format::GoEmotions => {
-            let names: Vec<String> = read(&path.with_file_name("emotions.txt"))?.lines().map(str::to_string).collect();
+            let names: Vec<String> = read(&path.with_file_name("emotions.txt"))?
+                .lines()
+                .map(str::to_string)
+                .collect();
             text.lines()
                 .map(|line| {
                     let mut fields = line.split('\t');
@@ -92,17 +101,28 @@ pub fn load(format: Format, path: &Path) -> Result<Vec<(String, BTreeSet<Emotion
                 label: String,
             }
             let posts: Vec<Post> = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-            Ok(posts.into_iter().map(|p| (p.content, cue_of(format, &p.label).into_iter().collect())).collect())
+            Ok(posts
+                .into_iter()
+                .map(|p| (p.content, cue_of(format, &p.label).into_iter().collect()))
+                .collect())
         }
         Format::Cped => {
             let mut lines = text.trim_start_matches('\u{feff}').lines();
             let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-            let col = |name: &str| header.iter().position(|h| *h == name).ok_or_else(|| bad(format!("no {name} column")));
+            let col = |name: &str| {
+                header
+                    .iter()
+                    .position(|h| *h == name)
+                    .ok_or_else(|| bad(format!("no {name} column")))
+            };
             let (emotion, utterance) = (col("Emotion")?, col("Utterance")?);
             Ok(lines
                 .filter_map(|l| {
                     let f: Vec<&str> = l.splitn(header.len(), ',').collect();
-                    Some((f.get(utterance)?.to_string(), cue_of(format, f.get(emotion)?).into_iter().collect()))
+                    Some((
+                        f.get(utterance)?.to_string(),
+                        cue_of(format, f.get(emotion)?).into_iter().collect(),
+                    ))
                 })
                 .collect())
         }
@@ -116,7 +136,11 @@ pub fn evaluate(format: Format, path: &Path, out: &mut impl Write) -> Result<f64
     let cues = cues(format);
     let mut counts = vec![(0usize, 0usize, 0usize); cues.len()]; // tp, fp, fn
     for (text, gold) in &data {
-        let found: BTreeSet<Emotion> = detector.detect(&Normalized::new(text)).into_iter().map(|c| c.emotion).collect();
+        let found: BTreeSet<Emotion> = detector
+            .detect(&Normalized::new(text))
+            .into_iter()
+            .map(|c| c.emotion)
+            .collect();
         for (k, cue) in cues.iter().enumerate() {
             match (found.contains(cue), gold.contains(cue)) {
                 (true, true) => counts[k].0 += 1,
@@ -126,14 +150,41 @@ pub fn evaluate(format: Format, path: &Path, out: &mut impl Write) -> Result<f64
             }
         }
     }
-    let _ = writeln!(out, "{} examples from {}\n{:<14} {:>9} {:>7} {:>7} {:>8}", data.len(), path.display(), "cue", "precision", "recall", "F1", "support");
+    let _ = writeln!(
+        out,
+        "{} examples from {}\n{:<14} {:>9} {:>7} {:>7} {:>8}",
+        data.len(),
+        path.display(),
+        "cue",
+        "precision",
+        "recall",
+        "F1",
+        "support"
+    );
     let mut f1_sum = 0.0;
     for (cue, (tp, fp, fne)) in cues.iter().zip(&counts) {
-        let p = if tp + fp > 0 { *tp as f64 / (tp + fp) as f64 } else { 0.0 };
-        let r = if tp + fne > 0 { *tp as f64 / (tp + fne) as f64 } else { 0.0 };
-        let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        let p = if tp + fp > 0 {
+            *tp as f64 / (tp + fp) as f64
+        } else {
+            0.0
+        };
+        let r = if tp + fne > 0 {
+            *tp as f64 / (tp + fne) as f64
+        } else {
+            0.0
+        };
+        let f1 = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
         f1_sum += f1;
-        let _ = writeln!(out, "{:<14} {p:>9.3} {r:>7.3} {f1:>7.3} {:>8}", format!("{cue:?}").to_lowercase(), tp + fne);
+        let _ = writeln!(
+            out,
+            "{:<14} {p:>9.3} {r:>7.3} {f1:>7.3} {:>8}",
+            format!("{cue:?}").to_lowercase(),
+            tp + fne
+        );
     }
     let macro_f1 = f1_sum / cues.len() as f64;
     let _ = writeln!(out, "macro-F1       {macro_f1:.4}");

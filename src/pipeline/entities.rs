@@ -1,8 +1,86 @@
 //! Entities: the facts a customer names that the playbook fills into its
-//! confirmations (amounts, the last digits of a card). Interim, pattern-based;
-//! issue #3 adds number words, dates and currencies.
+//! confirmations: amounts (spoken numbers are already digits after
+//! normalization), the last four digits of a card, currencies (ISO 4217),
+//! countries and regions, and account types. Dates are not extracted yet.
 
 use super::{normalize::Normalized, Entity};
+use aho_corasick::AhoCorasick;
+use std::sync::OnceLock;
+
+/// Named things found by phrase: (kind, normalized phrase, value).
+const GAZETTEER: &[(&str, &str, &str)] = &[
+    ("currency", "美元", "USD"),
+    ("currency", "美金", "USD"),
+    ("currency", "dollars", "USD"),
+    ("currency", "usd", "USD"),
+    ("currency", "人民币", "CNY"),
+    ("currency", "rmb", "CNY"),
+    ("currency", "yuan", "CNY"),
+    ("currency", "欧元", "EUR"),
+    ("currency", "euros", "EUR"),
+    ("currency", "euro", "EUR"),
+    ("currency", "港币", "HKD"),
+    ("currency", "港元", "HKD"),
+    ("currency", "日元", "JPY"),
+    ("currency", "yen", "JPY"),
+    ("currency", "英镑", "GBP"),
+    ("currency", "pounds", "GBP"),
+    ("currency", "新台币", "TWD"),
+    ("currency", "澳元", "AUD"),
+    ("currency", "加元", "CAD"),
+    ("country", "美国", "US"),
+    ("country", "america", "US"),
+    ("country", "the us", "US"),
+    ("country", "usa", "US"),
+    ("country", "日本", "JP"),
+    ("country", "japan", "JP"),
+    ("country", "英国", "GB"),
+    ("country", "the uk", "GB"),
+    ("country", "england", "GB"),
+    ("country", "泰国", "TH"),
+    ("country", "thailand", "TH"),
+    ("country", "新加坡", "SG"),
+    ("country", "singapore", "SG"),
+    ("country", "香港", "HK"),
+    ("country", "hong kong", "HK"),
+    ("country", "澳门", "MO"),
+    ("country", "台湾", "TW"),
+    ("country", "taiwan", "TW"),
+    ("country", "韩国", "KR"),
+    ("country", "korea", "KR"),
+    ("country", "法国", "FR"),
+    ("country", "france", "FR"),
+    ("country", "德国", "DE"),
+    ("country", "germany", "DE"),
+    ("country", "澳大利亚", "AU"),
+    ("country", "australia", "AU"),
+    ("country", "加拿大", "CA"),
+    ("country", "canada", "CA"),
+    ("country", "境外", "abroad"),
+    ("country", "国外", "abroad"),
+    ("country", "abroad", "abroad"),
+    ("country", "overseas", "abroad"),
+    ("account_type", "储蓄卡", "savings"),
+    ("account_type", "借记卡", "debit"),
+    ("account_type", "信用卡", "credit"),
+    ("account_type", "工资卡", "payroll"),
+    ("account_type", "活期", "current"),
+    ("account_type", "定期", "fixed_deposit"),
+    ("account_type", "savings account", "savings"),
+    ("account_type", "checking account", "checking"),
+    ("account_type", "credit card", "credit"),
+    ("account_type", "debit card", "debit"),
+];
+
+fn gazetteer() -> &'static AhoCorasick {
+    static MATCHER: OnceLock<AhoCorasick> = OnceLock::new();
+    MATCHER.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(GAZETTEER.iter().map(|g| g.1))
+            .expect("the gazetteer compiles")
+    })
+}
 
 /// Words after a number that make it an amount.
 const AMOUNT_UNITS: &[&str] = &[
@@ -51,6 +129,24 @@ pub fn extract(text: &Normalized<'_>) -> Vec<Entity> {
         }
         i = end.max(start + 1);
     }
+    let bytes = s.as_bytes();
+    for m in gazetteer().find_iter(s) {
+        let (start, end) = (m.start(), m.end());
+        let latin = |b: u8| b.is_ascii_alphanumeric();
+        if (start > 0 && latin(bytes[start]) && latin(bytes[start - 1]))
+            || (end < bytes.len() && latin(bytes[end - 1]) && latin(bytes[end]))
+        {
+            continue;
+        }
+        let (kind, _, value) = GAZETTEER[m.pattern().as_usize()];
+        if !out.iter().any(|e| e.kind == kind && e.value == value) {
+            out.push(Entity {
+                kind,
+                text: text.quote(start..end).to_string(),
+                value: value.to_string(),
+            });
+        }
+    }
     out
 }
 
@@ -70,6 +166,24 @@ mod tests {
         ));
         assert_eq!(e[0].value, "1200.50");
         assert_eq!(e[1].kind, "card_last4");
+    }
+
+    #[test]
+    fn currencies_countries_and_account_types() {
+        let e = extract(&Normalized::new("我的信用卡在日本被扣了三百美元"));
+        let found: Vec<(&str, &str)> = e.iter().map(|e| (e.kind, e.value.as_str())).collect();
+        assert!(found.contains(&("amount", "300")), "{found:?}");
+        assert!(found.contains(&("currency", "USD")), "{found:?}");
+        assert!(found.contains(&("country", "JP")), "{found:?}");
+        assert!(found.contains(&("account_type", "credit")), "{found:?}");
+        let e = extract(&Normalized::new("I used my Credit Card in Thailand"));
+        assert!(e
+            .iter()
+            .any(|e| e.kind == "country" && e.text == "Thailand"));
+        assert!(
+            extract(&Normalized::new("the usage was fine")).is_empty(),
+            "no match inside words"
+        );
     }
 
     #[test]
