@@ -9,6 +9,7 @@ import random
 
 ZH = {
     "check_balance": [
+        "我账上还有钱吗", "帮我看下账户余额",
         "我想查一下余额", "帮我查查卡里还有多少钱", "我账户里还剩多少钱", "查一下我储蓄卡的余额",
         "我卡上还有多少钱啊", "请问我的余额是多少", "我想知道账户余额", "看一下我还有多少钱可以用",
         "工资卡里现在有多少钱", "能帮我查一下可用余额吗", "我的活期账户余额多少", "帮我看看余额够不够还款",
@@ -32,6 +33,7 @@ ZH = {
         "有个陌生商户扣了我的钱", "我没有授权这笔付款", "帮我查一下这笔不明扣款",
     ],
     "card_lost_stolen": [
+        "我的卡落在外面了", "卡被人拿走了", "我的借记卡丢失了", "卡找不着了帮我停用",
         "我的卡丢了", "银行卡找不到了", "我要挂失", "钱包被偷了卡也在里面", "信用卡不见了怎么办",
         "我的卡好像丢在出租车上了", "帮我把卡冻结一下我卡丢了", "卡被偷了要怎么处理", "我要办理挂失补卡",
         "储蓄卡遗失了", "卡掉了能不能先停用", "我包被抢了里面有银行卡", "我想紧急挂失", "借记卡丢了要补办",
@@ -59,11 +61,13 @@ ZH = {
         "账单日是几号", "信用卡欠款还剩多少没还", "我还款了为什么还显示欠款", "我想申请账单分期",
     ],
     "credit_limit": [
+        "我的卡能用多少额度", "额度能不能再高点", "想申请提高额度", "额度调整怎么办理",
         "我想提高信用卡额度", "怎么提额", "我的信用额度是多少", "能不能临时调高额度", "额度太低了不够用",
         "我想申请永久提额", "为什么我的额度被降了", "信用卡额度怎么调整", "帮我看看能提到多少额度", "临时额度什么时候到期",
         "我想把额度调低一点",
     ],
     "loan_inquiry": [
+        "我想借点钱周转一下", "你们有没有信用贷款", "贷款利息怎么算", "我想问问贷款的事", "买房子能贷多少", "创业贷款怎么申请",
         "我想咨询一下贷款", "房贷利率是多少", "我想申请个人消费贷款", "车贷怎么办理", "我能贷多少钱",
         "贷款需要什么材料", "我想提前还房贷", "经营贷怎么申请", "贷款审批要多久", "我的贷款还剩多少没还",
         "想借一笔钱装修", "公积金贷款能在你们这办吗", "贷款月供是多少",
@@ -89,15 +93,18 @@ ZH = {
         "非柜面交易被限制了",
     ],
     "fees_charges": [
+        "这笔费用是怎么收的", "为什么要收我钱", "扣了我十块钱的费用是什么", "收费标准是什么", "能不能把手续费退给我", "账户管理费为什么扣",
         "为什么扣我年费", "这个手续费是什么", "跨行取款要手续费吗", "小额账户管理费能免吗", "转账收手续费吗",
         "信用卡年费多少", "你们怎么乱收费", "短信通知费能取消吗", "取现手续费怎么算", "年费能不能减免",
         "这个月扣了一笔服务费是什么", "境外取现收多少费用",
     ],
     "exchange_rate": [
+        "美元兑人民币多少", "我要买点美元", "换外汇怎么算", "欧元现在什么价",
         "今天美元汇率多少", "我想换点外币", "人民币换欧元怎么换", "现在日元汇率是多少", "购汇有额度限制吗",
         "港币汇率多少", "我想换一万美元", "外币兑换在哪里办", "结汇怎么操作", "汇率什么时候更新",
     ],
     "open_account": [
+        "想新开一个银行账户", "开卡需要本人去网点吗", "我想办个借记卡", "怎么申请开通一个新账户", "我是新客户想开户", "帮我预约开户",
         "我想开个账户", "怎么办一张银行卡", "开户需要带什么证件", "我想办一张信用卡", "能不能在网上开户",
         "给孩子开个账户", "我想开一个二类账户", "外国人能开户吗", "公司开户需要什么材料", "我想再办一张储蓄卡",
         "申请信用卡要什么条件",
@@ -148,6 +155,7 @@ EN = {
         "i got a text about a purchase i didn't make",
     ],
     "card_lost_stolen": [
+        "i've misplaced my card", "someone took my card", "my card got lost",
         "i lost my card", "my wallet was stolen", "i can't find my credit card", "i need to report my card stolen",
         "please block my card i lost it", "my card is missing", "i left my card at a restaurant and it's gone",
         "someone stole my purse with my cards", "i need a replacement card because i lost mine",
@@ -173,10 +181,12 @@ EN = {
         "what's on my latest credit card statement",
     ],
     "credit_limit": [
+        "how much can i spend on my card", "i want more credit on my card", "please increase my card limit",
         "i want to increase my credit limit", "what's my credit limit", "can you raise my limit", "why did my credit limit go down",
         "i need a temporary limit increase", "can i lower my credit limit",
     ],
     "loan_inquiry": [
+        "do you offer personal loans", "i need to borrow some money", "what would the monthly payment be on a loan", "can i get a loan for a new car",
         "i'm interested in a personal loan", "what are your mortgage rates", "how much can i borrow", "i want to apply for a car loan",
         "can i pay off my loan early", "what do i need to apply for a loan", "how much is left on my mortgage",
     ],
@@ -198,14 +208,17 @@ EN = {
         "i can't use my account it says restricted",
     ],
     "fees_charges": [
+        "what is this fee on my account", "why am i being charged", "can you take off that charge fee", "how much do you charge for wire transfers",
         "why was i charged a fee", "what's this service charge", "is there a fee for transfers", "can you waive the annual fee",
         "how much is the atm fee", "why do you charge a monthly fee",
     ],
     "exchange_rate": [
+        "how much is a dollar in euros", "what's today's currency rate", "i want to exchange dollars for yen",
         "what's the exchange rate for dollars", "i want to buy some euros", "how much is the yen today",
         "what rate do you give for currency exchange", "can i exchange money at the branch",
     ],
     "open_account": [
+        "i'm new and want to open an account", "how can i get a bank account with you", "i'd like a new checking account", "sign me up for an account",
         "i want to open an account", "how do i open a savings account", "what documents do i need to open an account",
         "can i open an account online", "i'd like to apply for a credit card", "i want to open an account for my daughter",
     ],
