@@ -20,6 +20,7 @@ fn stages(c: &mut Criterion) {
     let classifier = IntentClassifier::default();
     let pipeline = Pipeline::new();
     let context = CallContext::default();
+    let detector = EmotionDetector::default();
     let normalized: Vec<Normalized<'_>> = TURNS.iter().map(|t| Normalized::new(t)).collect();
     let mut group = c.benchmark_group("per_turn");
     group.bench_function("normalize", |b| {
@@ -42,7 +43,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             normalized
                 .iter()
-                .map(|n| EmotionDetector.detect(black_box(n)).len())
+                .map(|n| detector.detect(black_box(n)).len())
                 .sum::<usize>()
         })
     });

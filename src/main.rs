@@ -95,6 +95,27 @@ enum Command {
         /// Its layout: goemotions, smp2020 or cped.
         #[arg(long)]
         format: callassist::model::emotion_eval::Format,
+        /// English cue model to use beside the lexicon (default: the embedded one).
+        #[arg(long, value_name = "MODEL")]
+        model: Option<PathBuf>,
+        /// Measure the lexicon alone.
+        #[arg(long, conflicts_with = "model")]
+        lexicon_only: bool,
+    },
+    /// Train the English emotion-cue model on GoEmotions train.tsv.
+    TrainEmotions {
+        /// GoEmotions train.tsv (emotions.txt beside it).
+        #[arg(long, value_name = "FILE")]
+        data: PathBuf,
+        /// Where to write the model.
+        #[arg(long, value_name = "MODEL")]
+        out: PathBuf,
+        /// Passes over the data.
+        #[arg(long, default_value_t = 15)]
+        epochs: usize,
+        /// log2 of the number of feature hash buckets.
+        #[arg(long, default_value_t = 18)]
+        bits: u8,
     },
     /// Stream a recorded call to a running server and print the assists live.
     Replay {
@@ -222,10 +243,49 @@ async fn main() -> ExitCode {
             };
             report(model.and_then(|m| commands::eval(&m, &args, &mut std::io::stdout())))
         }
-        Command::EvalEmotions { data, format } => report(
-            callassist::model::emotion_eval::evaluate(format, &data, &mut std::io::stdout())
+        Command::EvalEmotions {
+            data,
+            format,
+            model,
+            lexicon_only,
+        } => {
+            use callassist::{
+                model::emotion_model::EmotionModel, pipeline::emotion::EmotionDetector,
+            };
+            let detector = match (model, lexicon_only) {
+                (_, true) => Ok(EmotionDetector::lexicon_only()),
+                (Some(path), _) => std::fs::read(&path)
+                    .map_err(|e| callassist::Error::Io(format!("{}: {e}", path.display())))
+                    .and_then(|b| EmotionModel::decode(&b))
+                    .map(|m| EmotionDetector::with_model(std::sync::Arc::new(m))),
+                (None, false) => Ok(EmotionDetector::default()),
+            };
+            report(detector.and_then(|d| {
+                callassist::model::emotion_eval::evaluate(&d, format, &data, &mut std::io::stdout())
+                    .map(|_| ())
+            }))
+        }
+        Command::TrainEmotions {
+            data,
+            out,
+            epochs,
+            bits,
+        } => {
+            let config = TrainConfig {
+                bits,
+                epochs,
+                ..TrainConfig::default()
+            };
+            report(
+                callassist::model::emotion_model::train(
+                    &data,
+                    &out,
+                    config,
+                    &mut std::io::stderr(),
+                )
                 .map(|_| ()),
-        ),
+            )
+        }
         Command::Replay {
             file,
             addr,

@@ -72,6 +72,20 @@ impl Featurizer {
         1 << self.bits
     }
 
+    /// The bucket of a single word (a unigram feature).
+    pub fn word_bucket(&self, word: &str) -> u32 {
+        Fnv::new(WORD)
+            .write(word.as_bytes())
+            .bucket_in((1u64 << self.bits) - 1, WORD)
+    }
+
+    /// The bucket of a run of CJK characters (a CJK n-gram feature).
+    pub fn cjk_bucket(&self, chars: &str) -> u32 {
+        Fnv::new(CJK)
+            .write(chars.as_bytes())
+            .bucket_in((1u64 << self.bits) - 1, CJK)
+    }
+
     /// The features of `text` as (bucket, count), sorted by bucket.
     pub fn features(&self, text: &Normalized<'_>) -> Vec<(u32, f32)> {
         let mask = (1u64 << self.bits) - 1;

@@ -27,6 +27,9 @@ struct Header {
     /// Fingerprint of the training data files ([`fingerprint`]).
     #[serde(default)]
     data_fingerprint: String,
+    /// Per-label decision thresholds (multi-label models).
+    #[serde(default)]
+    thresholds: Vec<f32>,
 }
 
 /// A fingerprint (FNV-1a 64, hex) of the bytes of data files, recorded in a
@@ -62,6 +65,7 @@ pub fn encode(model: &LinearModel, about: &str, data_fingerprint: &str) -> Vec<u
         oos_threshold: model.oos_threshold,
         about: about.to_string(),
         data_fingerprint: data_fingerprint.to_string(),
+        thresholds: model.label_thresholds.clone(),
     };
     let mut out = MAGIC.as_bytes().to_vec();
     out.extend(serde_json::to_vec(&header).expect("header serializes"));
@@ -129,5 +133,6 @@ pub fn decode(bytes: &[u8]) -> Result<LinearModel, Error> {
         bias: header.bias,
         temperature: header.temperature,
         oos_threshold: header.oos_threshold,
+        label_thresholds: header.thresholds,
     }))
 }

@@ -80,6 +80,9 @@ pub struct LinearModel {
     /// Below this probability the best in-scope label is rejected as out of
     /// scope (0 disables the threshold).
     pub oos_threshold: f32,
+    /// Per-label decision thresholds for multi-label use (empty when the
+    /// model is used by argmax).
+    pub label_thresholds: Vec<f32>,
 }
 
 /// The stored parts of a model (see the fields of [`LinearModel`]).
@@ -92,6 +95,7 @@ pub(super) struct Parts {
     pub bias: Vec<f32>,
     pub temperature: f32,
     pub oos_threshold: f32,
+    pub label_thresholds: Vec<f32>,
 }
 
 /// Hyper-parameters of training.
@@ -167,6 +171,7 @@ impl LinearModel {
             bias: parts.bias,
             temperature: parts.temperature,
             oos_threshold: parts.oos_threshold,
+            label_thresholds: parts.label_thresholds,
         }
     }
 
@@ -224,6 +229,15 @@ impl LinearModel {
         }
     }
 
+    /// The TF-IDF weight of `bucket` times the model weight of `label`, as
+    /// if the feature occurred once: how much the feature speaks for the
+    /// label (before normalization). `None` for buckets never seen.
+    pub fn contribution(&self, bucket: u32, label: usize) -> Option<f32> {
+        let row = self.index.get(bucket);
+        (row != NO_ROW)
+            .then(|| self.idf[row as usize] * self.weights[row as usize * self.classes() + label])
+    }
+
     /// Calibrated probabilities of every label for `text`.
     pub fn probabilities(&self, text: &Normalized<'_>) -> Vec<f32> {
         let v = self.vectorize(text);
@@ -269,6 +283,7 @@ impl LinearModel {
             bias: vec![0.0; c],
             temperature: 1.0,
             oos_threshold: 0.0,
+            label_thresholds: Vec::new(),
         });
         model.weights = vec![0.0; model.rows() * c];
         let data: Vec<(Sparse, usize)> = raw

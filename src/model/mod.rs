@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod dataset;
 pub mod emotion_eval;
+pub mod emotion_model;
 pub mod eval;
 pub mod features;
 pub mod format;

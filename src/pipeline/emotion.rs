@@ -12,9 +12,26 @@
 //! (the customer repeating themselves) belong to the policy. Each cue quotes
 //! the caller's own words as evidence.
 
-use super::{normalize::Normalized, Emotion, EmotionCue};
+use super::{normalize::Normalized, Emotion, EmotionCue, Language};
+use crate::model::emotion_model::EmotionModel;
 use aho_corasick::AhoCorasick;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+/// The embedded English cue model (`models/emotion-en.model`, trained on
+/// GoEmotions by `callassist train-emotions`).
+const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/emotion-en.model");
+
+/// The embedded English cue model, decoded once and shared.
+pub fn default_model() -> Arc<EmotionModel> {
+    static MODEL: OnceLock<Arc<EmotionModel>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            Arc::new(
+                EmotionModel::decode(DEFAULT_MODEL).expect("the embedded emotion model is valid"),
+            )
+        })
+        .clone()
+}
 
 /// (emotion, [(normalized cue phrase, intensity)]).
 const LEXICON: &[(Emotion, &[(&str, f32)])] = &[
@@ -249,10 +266,31 @@ fn whole_word(text: &str, start: usize, end: usize) -> bool {
 }
 
 /// Finds emotion cues in normalized utterances.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct EmotionDetector;
+#[derive(Debug, Clone)]
+pub struct EmotionDetector {
+    /// The trained model consulted for English text beside the lexicon, for
+    /// the cues the lexicon did not find.
+    model: Option<Arc<EmotionModel>>,
+}
+
+impl Default for EmotionDetector {
+    /// The lexicon with the embedded English model.
+    fn default() -> Self {
+        EmotionDetector::with_model(default_model())
+    }
+}
 
 impl EmotionDetector {
+    /// The lexicon alone.
+    pub fn lexicon_only() -> Self {
+        EmotionDetector { model: None }
+    }
+
+    /// The lexicon with `model` for English text.
+    pub fn with_model(model: Arc<EmotionModel>) -> Self {
+        EmotionDetector { model: Some(model) }
+    }
+
     /// The cues found in `text`, strongest first; at most one per emotion
     /// (its strongest cue, raised when several cues agree).
     pub fn detect(&self, text: &Normalized<'_>) -> Vec<EmotionCue> {
@@ -324,6 +362,24 @@ impl EmotionDetector {
                 add(Emotion::Frustration, 0.5, start, end);
             }
         }
+        if let (Some(model), Language::EnUs) = (&self.model, text.language) {
+            let negated = |start: usize| before(|p| matches!(p, Pattern::Negator), start);
+            for cue in model.detect(text) {
+                if !negated(cue.evidence.start) {
+                    if let Some(b) = best.iter_mut().find(|b| b.0 == cue.emotion) {
+                        b.4 += 1; // the model agrees with the lexicon
+                    } else {
+                        best.push((
+                            cue.emotion,
+                            cue.probability,
+                            cue.evidence.start,
+                            cue.evidence.end,
+                            1,
+                        ));
+                    }
+                }
+            }
+        }
         let mut out: Vec<EmotionCue> = best
             .into_iter()
             .map(|(emotion, w, start, end, count)| {
@@ -352,7 +408,7 @@ mod tests {
     use super::*;
 
     fn detect(text: &str) -> Vec<EmotionCue> {
-        EmotionDetector.detect(&Normalized::new(text))
+        EmotionDetector::lexicon_only().detect(&Normalized::new(text))
     }
 
     #[test]

@@ -401,7 +401,7 @@ mod tests {
                 let quote = n.quote(w[0]..w[1]);
                 assert!(!quote.is_empty() && text.contains(quote), "{text:?} {w:?}");
             }
-            for cue in EmotionDetector.detect(&n) {
+            for cue in EmotionDetector::default().detect(&n) {
                 assert!(
                     text.contains(&cue.evidence),
                     "evidence {:?} not in {text:?}",

@@ -1,0 +1,236 @@
+//! A trained English emotion-cue model, used beside the lexicon: a softmax
+//! over the five cues GoEmotions can teach (frustration, anxiety, confusion,
+//! sadness, satisfaction) and `none`, with one decision threshold per cue
+//! (a text may show several), tuned for F1 on a hold-out of the training data.
+//! Evidence is the word of the text that speaks most for the cue.
+
+use super::{
+    dataset::{in_holdout, Example},
+    emotion_eval::{self, Format},
+    format, LinearModel, TrainConfig,
+};
+use crate::{
+    pipeline::{normalize::Normalized, Emotion},
+    Error,
+};
+use std::{collections::BTreeSet, io::Write, ops::Range, path::Path};
+
+/// The label of texts without any cue.
+const NONE: &str = "none";
+
+/// The cue of a label name.
+fn emotion_of(label: &str) -> Option<Emotion> {
+    Some(match label {
+        "frustration" => Emotion::Frustration,
+        "anxiety" => Emotion::Anxiety,
+        "confusion" => Emotion::Confusion,
+        "urgency" => Emotion::Urgency,
+        "sadness" => Emotion::Sadness,
+        "satisfaction" => Emotion::Satisfaction,
+        _ => return None,
+    })
+}
+
+fn name_of(e: Emotion) -> String {
+    format!("{e:?}").to_lowercase()
+}
+
+/// A trained cue model.
+#[derive(Debug, Clone)]
+pub struct EmotionModel {
+    /// The classifier, with per-label thresholds.
+    linear: LinearModel,
+    /// The cue of each label (`None` for `none`).
+    cues: Vec<Option<Emotion>>,
+}
+
+/// One cue the model found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelCue {
+    /// The emotion.
+    pub emotion: Emotion,
+    /// Its calibrated probability.
+    pub probability: f32,
+    /// Byte range, in the normalized text, of the word that speaks most for it.
+    pub evidence: Range<usize>,
+}
+
+impl EmotionModel {
+    /// Reads a model file's bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        Ok(Self::from_linear(format::decode(bytes)?))
+    }
+
+    fn from_linear(linear: LinearModel) -> Self {
+        let cues = linear.labels.iter().map(|l| emotion_of(l)).collect();
+        EmotionModel { linear, cues }
+    }
+
+    /// The cues whose probability reaches their threshold.
+    pub fn detect(&self, text: &Normalized<'_>) -> Vec<ModelCue> {
+        let p = self.linear.probabilities(text);
+        let mut out = Vec::new();
+        for (label, &probability) in p.iter().enumerate() {
+            let (Some(emotion), Some(&threshold)) =
+                (self.cues[label], self.linear.label_thresholds.get(label))
+            else {
+                continue;
+            };
+            if probability >= threshold {
+                if let Some(evidence) = self.evidence(text, label) {
+                    out.push(ModelCue {
+                        emotion,
+                        probability,
+                        evidence,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The word (Latin) or character pair (CJK) of `text` with the largest
+    /// positive contribution to `label`.
+    fn evidence(&self, text: &Normalized<'_>, label: usize) -> Option<Range<usize>> {
+        let s = text.text.as_str();
+        let featurizer = self.linear.featurizer;
+        let mut best: Option<(f32, Range<usize>)> = None;
+        let mut consider = |bucket: u32, range: Range<usize>| {
+            if let Some(c) = self.linear.contribution(bucket, label) {
+                if c > 0.0 && best.as_ref().is_none_or(|b| c > b.0) {
+                    best = Some((c, range));
+                }
+            }
+        };
+        let mut start = None;
+        for (i, c) in s.char_indices().chain(std::iter::once((s.len(), ' '))) {
+            let wordy = c.is_alphanumeric() && c.is_ascii() || c == '\'';
+            match (wordy, start) {
+                (true, None) => start = Some(i),
+                (false, Some(st)) => {
+                    consider(featurizer.word_bucket(&s[st..i]), st..i);
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        let cjk: Vec<(usize, char)> = s
+            .char_indices()
+            .filter(|(_, c)| crate::pipeline::normalize::is_cjk(*c))
+            .collect();
+        for w in cjk.windows(2) {
+            let end = w[1].0 + w[1].1.len_utf8();
+            if w[0].0 + w[0].1.len_utf8() == w[1].0 {
+                consider(featurizer.cjk_bucket(&s[w[0].0..end]), w[0].0..end);
+            }
+        }
+        best.map(|b| b.1)
+    }
+}
+
+/// Trains a cue model on GoEmotions `train.tsv` (mapped as in
+/// [`emotion_eval`]), tunes the per-cue thresholds on a 10% hold-out, writes
+/// it to `out` and returns it.
+pub fn train(
+    data: &Path,
+    out: &Path,
+    config: TrainConfig,
+    progress: &mut impl Write,
+) -> Result<EmotionModel, Error> {
+    let rows = emotion_eval::load(Format::GoEmotions, data)?;
+    let holdout = |text: &str| {
+        in_holdout(
+            &Example {
+                text: text.to_string(),
+                label: String::new(),
+            },
+            0.1,
+        )
+    };
+    let mut labels: Vec<String> = [
+        Emotion::Frustration,
+        Emotion::Anxiety,
+        Emotion::Confusion,
+        Emotion::Sadness,
+        Emotion::Satisfaction,
+    ]
+    .map(name_of)
+    .to_vec();
+    labels.push(NONE.into());
+    labels.sort();
+    let index = |name: &str| labels.iter().position(|l| l == name).expect("known label");
+    let mut examples = Vec::new();
+    for (text, gold) in rows.iter().filter(|(t, _)| !holdout(t)) {
+        if gold.is_empty() {
+            examples.push((text.clone(), index(NONE)));
+        }
+        // A text with several cues teaches each of them.
+        examples.extend(gold.iter().map(|e| (text.clone(), index(&name_of(*e)))));
+    }
+    let epochs = config.epochs;
+    let mut linear = LinearModel::train(&examples, labels.clone(), config, |epoch, loss| {
+        let _ = write!(
+            progress,
+            "\r  training epoch {epoch}/{epochs}, loss {loss:.4}"
+        );
+    });
+    let _ = writeln!(progress);
+    let held: Vec<&(String, BTreeSet<Emotion>)> = rows.iter().filter(|(t, _)| holdout(t)).collect();
+    let calibration: Vec<(String, usize)> = held
+        .iter()
+        .map(|(t, g)| {
+            (
+                t.clone(),
+                g.iter().next().map_or(index(NONE), |e| index(&name_of(*e))),
+            )
+        })
+        .collect();
+    linear.calibrate(&calibration);
+    let probabilities: Vec<Vec<f32>> = held
+        .iter()
+        .map(|(t, _)| linear.probabilities(&Normalized::new(t)))
+        .collect();
+    linear.label_thresholds = labels
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let Some(emotion) = emotion_of(name) else {
+                return 1.0;
+            };
+            let f1 = |t: f32| {
+                let (mut tp, mut fp, mut fne) = (0.0f32, 0.0f32, 0.0f32);
+                for (p, (_, gold)) in probabilities.iter().zip(&held) {
+                    match (p[k] >= t, gold.contains(&emotion)) {
+                        (true, true) => tp += 1.0,
+                        (true, false) => fp += 1.0,
+                        (false, true) => fne += 1.0,
+                        _ => {}
+                    }
+                }
+                2.0 * tp / (2.0 * tp + fp + fne).max(1.0)
+            };
+            (5..95)
+                .map(|i| i as f32 / 100.0)
+                .max_by(|a, b| f1(*a).total_cmp(&f1(*b)))
+                .unwrap_or(0.5)
+        })
+        .collect();
+    let bytes = format::encode(
+        &linear,
+        &format!(
+            "GoEmotions train (mapped cues), {} examples; {config:?}",
+            examples.len()
+        ),
+        "",
+    );
+    std::fs::write(out, &bytes).map_err(|e| Error::Io(format!("{}: {e}", out.display())))?;
+    let _ = writeln!(
+        progress,
+        "emotion model: {} rows, {:.1} MB, thresholds {:?} → {}",
+        linear.rows(),
+        bytes.len() as f64 / 1e6,
+        linear.label_thresholds,
+        out.display()
+    );
+    EmotionModel::decode(&bytes)
+}
