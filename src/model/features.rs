@@ -10,6 +10,7 @@
 //! a character n-gram never collide by construction) into `2^bits` buckets.
 
 use crate::pipeline::normalize::{is_cjk, Normalized};
+use std::borrow::Cow;
 
 /// FNV-1a over a sequence of byte slices.
 #[derive(Clone, Copy)]
@@ -84,6 +85,33 @@ impl Featurizer {
         Fnv::new(CJK)
             .write(chars.as_bytes())
             .bucket_in((1u64 << self.bits) - 1, CJK)
+    }
+
+    /// The features of `text`, reusing those another model already computed
+    /// for it when they are at least as wide: a bucket of `b` bits is the
+    /// wider bucket masked to `b` bits (the block bit is the lowest bit), so
+    /// narrower features are the wider ones masked, re-sorted and merged.
+    pub fn features_of<'t>(&self, text: &'t Normalized<'_>) -> Cow<'t, [(u32, f32)]> {
+        let (bits, cached) = text
+            .features
+            .get_or_init(|| (self.bits, self.features(text)));
+        if *bits == self.bits {
+            return Cow::Borrowed(cached);
+        }
+        if *bits < self.bits {
+            return Cow::Owned(self.features(text));
+        }
+        let mask = (1u32 << self.bits) - 1;
+        let mut narrowed: Vec<(u32, f32)> = cached.iter().map(|&(b, n)| (b & mask, n)).collect();
+        narrowed.sort_unstable_by_key(|f| f.0);
+        let mut merged: Vec<(u32, f32)> = Vec::with_capacity(narrowed.len());
+        for (b, n) in narrowed {
+            match merged.last_mut() {
+                Some((last, count)) if *last == b => *count += n,
+                _ => merged.push((b, n)),
+            }
+        }
+        Cow::Owned(merged)
     }
 
     /// The features of `text` as (bucket, count), sorted by bucket.
@@ -193,6 +221,19 @@ mod tests {
             (5 + 4 + 3 + 2 + 1 + 3 + 2 + 1 + 8 + 7 + 6 + 5) as f32
         );
         assert!(a.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn narrower_features_reuse_wider_ones_exactly() {
+        let text = "I was charged twice 我的卡被扣了两次 this is ridiculous";
+        let wide = Featurizer { bits: 20 };
+        let narrow = Featurizer { bits: 18 };
+        let n = Normalized::new(text);
+        assert_eq!(wide.features_of(&n).into_owned(), wide.features(&n));
+        assert_eq!(
+            narrow.features_of(&n).into_owned(),
+            narrow.features(&Normalized::new(text))
+        );
     }
 
     #[test]

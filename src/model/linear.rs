@@ -187,15 +187,15 @@ impl LinearModel {
 
     /// TF-IDF vector of `text` over the model's rows.
     fn vectorize(&self, text: &Normalized<'_>) -> Sparse {
-        self.weigh(self.featurizer.features(text))
+        self.weigh(&self.featurizer.features_of(text))
     }
 
     /// Sublinear TF × IDF of the known buckets, each block L2-normalized
     /// separately and the blocks weighted equally.
-    fn weigh(&self, features: Vec<(u32, f32)>) -> Sparse {
+    fn weigh(&self, features: &[(u32, f32)]) -> Sparse {
         let mut norms = [0.0f32; BLOCKS];
         let mut v: Sparse = Vec::with_capacity(features.len());
-        for (b, n) in features {
+        for &(b, n) in features {
             let row = self.index.get(b);
             if row != NO_ROW {
                 let tf = if n == 1.0 { 1.0 } else { 1.0 + n.ln() };
@@ -289,7 +289,7 @@ impl LinearModel {
         let data: Vec<(Sparse, usize)> = raw
             .into_iter()
             .zip(examples)
-            .map(|(f, (_, y))| (model.weigh(f), *y))
+            .map(|(f, (_, y))| (model.weigh(&f), *y))
             .collect();
 
         let mut g2 = vec![1e-8f32; model.weights.len()];

@@ -57,6 +57,10 @@ pub struct Normalized<'a> {
     origin: Vec<(usize, Range<usize>)>,
     /// The language the text is written in.
     pub language: Language,
+    /// The hashed n-gram features of `text` (and their hash width in bits),
+    /// computed by the first model that needs them and reused by the others:
+    /// featurization is the larger part of a classification.
+    pub(crate) features: std::cell::OnceCell<(u8, Vec<(u32, f32)>)>,
 }
 
 impl<'a> Normalized<'a> {
@@ -126,6 +130,7 @@ impl<'a> Normalized<'a> {
             text,
             origin,
             language,
+            features: std::cell::OnceCell::new(),
         };
         normalized.remove_english_fillers();
         normalized.read_numbers();
