@@ -7,6 +7,199 @@ use super::{normalize::Normalized, Entity};
 use aho_corasick::AhoCorasick;
 use std::sync::OnceLock;
 
+/// Relative date expressions: (normalized phrase, value).
+const RELATIVE_DATES: &[(&str, &str)] = &[
+    ("今天", "today"),
+    ("昨天", "yesterday"),
+    ("前天", "day_before_yesterday"),
+    ("明天", "tomorrow"),
+    ("上个月", "last_month"),
+    ("这个月", "this_month"),
+    ("上周", "last_week"),
+    ("上星期", "last_week"),
+    ("today", "today"),
+    ("yesterday", "yesterday"),
+    ("tomorrow", "tomorrow"),
+    ("last week", "last_week"),
+    ("last month", "last_month"),
+    ("this month", "this_month"),
+];
+
+const WEEKDAYS_ZH: &[(char, &str)] = &[
+    ('一', "monday"),
+    ('二', "tuesday"),
+    ('三', "wednesday"),
+    ('四', "thursday"),
+    ('五', "friday"),
+    ('六', "saturday"),
+    ('日', "sunday"),
+    ('天', "sunday"),
+];
+
+const WEEKDAYS_EN: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+const MONTHS_EN: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// The digits at the start of `s` (at most `max`), with their value.
+fn leading_number(s: &str, max: usize) -> Option<(u32, usize)> {
+    let len = s.bytes().take(max).take_while(u8::is_ascii_digit).count();
+    (len > 0).then(|| (s[..len].parse().unwrap_or(0), len))
+}
+
+fn iso(year: Option<u32>, month: u32, day: u32) -> Option<String> {
+    ((1..=12).contains(&month) && (1..=31).contains(&day)).then(|| match year {
+        Some(y) => format!("{y:04}-{month:02}-{day:02}"),
+        None => format!("--{month:02}-{day:02}"),
+    })
+}
+
+/// Dates: 2026-11-30, 2026年11月30日, 11月30号, November 30th, and relative
+/// expressions (昨天, 上周五, yesterday, last friday).
+fn dates(text: &Normalized<'_>, out: &mut Vec<Entity>) {
+    let s = text.text.as_str();
+    let mut push = |range: std::ops::Range<usize>, value: String| {
+        out.push(Entity {
+            kind: "date",
+            text: text.quote(range).to_string(),
+            value,
+        });
+    };
+    let mut i = 0;
+    while i < s.len() {
+        let rest = &s[i..];
+        let at_boundary = i == 0 || !s.as_bytes()[i - 1].is_ascii_alphanumeric();
+        let mut consumed = 0;
+        if at_boundary {
+            // 2026-11-30, 2026/11/30, 2026年11月30日 or 11月30号.
+            if let Some((first, n1)) = leading_number(rest, 4) {
+                let after = &rest[n1..];
+                let sep = ["-", "/", "年"].iter().find(|p| after.starts_with(**p));
+                if let (4, Some(sep)) = (n1, sep) {
+                    let after_year = &after[sep.len()..];
+                    if let Some((month, n2)) = leading_number(after_year, 2) {
+                        let month_sep = if *sep == "年" { "月" } else { sep };
+                        if let Some(day_part) = after_year[n2..].strip_prefix(month_sep) {
+                            if let Some((day, n3)) = leading_number(day_part, 2) {
+                                let tail = ["日", "号"]
+                                    .iter()
+                                    .find(|t| day_part[n3..].starts_with(**t))
+                                    .map_or(0, |t| t.len());
+                                let end = n1 + sep.len() + n2 + month_sep.len() + n3 + tail;
+                                if let Some(v) = iso(Some(first), month, day) {
+                                    push(i..i + end, v);
+                                    consumed = end;
+                                }
+                            }
+                        }
+                    }
+                } else if let Some(day_part) = after.strip_prefix("月") {
+                    if let Some((day, n2)) = leading_number(day_part, 2) {
+                        if let Some(t) = ["日", "号"]
+                            .iter()
+                            .find(|t| day_part[n2..].starts_with(**t))
+                        {
+                            let end = n1 + "月".len() + n2 + t.len();
+                            if let Some(v) = iso(None, first, day) {
+                                push(i..i + end, v);
+                                consumed = end;
+                            }
+                        }
+                    }
+                }
+            }
+            // November 30(th).
+            if consumed == 0 {
+                if let Some((m, name)) = MONTHS_EN
+                    .iter()
+                    .enumerate()
+                    .find(|(_, m)| rest.starts_with(**m))
+                {
+                    let after = &rest[name.len()..];
+                    if let Some((day, n)) =
+                        after.strip_prefix(' ').and_then(|a| leading_number(a, 2))
+                    {
+                        let suffix = ["st", "nd", "rd", "th"]
+                            .iter()
+                            .find(|x| after[1 + n..].starts_with(**x))
+                            .map_or(0, |x| x.len());
+                        let end = name.len() + 1 + n + suffix;
+                        if let Some(v) = iso(None, m as u32 + 1, day) {
+                            push(i..i + end, v);
+                            consumed = end;
+                        }
+                    }
+                }
+            }
+            // 上周五 / 上星期五 / 这周三, last friday.
+            if consumed == 0 {
+                for (prefix, when) in [
+                    ("上周", "last"),
+                    ("上星期", "last"),
+                    ("这周", "this"),
+                    ("本周", "this"),
+                    ("周", "this"),
+                    ("星期", "this"),
+                ] {
+                    if let Some(day) = rest.strip_prefix(prefix).and_then(|r| r.chars().next()) {
+                        if let Some((_, name)) = WEEKDAYS_ZH.iter().find(|(c, _)| *c == day) {
+                            consumed = prefix.len() + day.len_utf8();
+                            push(i..i + consumed, format!("{when}_{name}"));
+                            break;
+                        }
+                    }
+                }
+            }
+            if consumed == 0 {
+                for when in ["last", "this", "next"] {
+                    if let Some(day) = rest.strip_prefix(when).and_then(|r| r.strip_prefix(' ')) {
+                        if let Some(name) = WEEKDAYS_EN.iter().find(|d| day.starts_with(**d)) {
+                            consumed = when.len() + 1 + name.len();
+                            push(i..i + consumed, format!("{when}_{name}"));
+                            break;
+                        }
+                    }
+                }
+            }
+            if consumed == 0 {
+                if let Some((phrase, value)) =
+                    RELATIVE_DATES.iter().find(|(p, _)| rest.starts_with(*p))
+                {
+                    let end = i + phrase.len();
+                    if !(phrase.is_ascii()
+                        && end < s.len()
+                        && s.as_bytes()[end].is_ascii_alphanumeric())
+                    {
+                        push(i..end, value.to_string());
+                        consumed = phrase.len();
+                    }
+                }
+            }
+        }
+        i += consumed.max(rest.chars().next().map_or(1, char::len_utf8));
+    }
+}
+
 /// Named things found by phrase: (kind, normalized phrase, value).
 const GAZETTEER: &[(&str, &str, &str)] = &[
     ("currency", "美元", "USD"),
@@ -129,6 +322,7 @@ pub fn extract(text: &Normalized<'_>) -> Vec<Entity> {
         }
         i = end.max(start + 1);
     }
+    dates(text, &mut out);
     let bytes = s.as_bytes();
     for m in gazetteer().find_iter(s) {
         let (start, end) = (m.start(), m.end());
@@ -184,6 +378,34 @@ mod tests {
             extract(&Normalized::new("the usage was fine")).is_empty(),
             "no match inside words"
         );
+    }
+
+    #[test]
+    fn absolute_and_relative_dates() {
+        let values = |t: &str| -> Vec<String> {
+            extract(&Normalized::new(t))
+                .into_iter()
+                .filter(|e| e.kind == "date")
+                .map(|e| e.value)
+                .collect()
+        };
+        assert_eq!(values("我十一月三十号转的账"), ["--11-30"]);
+        assert_eq!(values("2026年3月5日那笔"), ["2026-03-05"]);
+        assert_eq!(
+            values("on 2026-11-02 and yesterday"),
+            ["2026-11-02", "yesterday"]
+        );
+        assert_eq!(
+            values("上周五刷的卡，昨天又扣了"),
+            ["last_friday", "yesterday"]
+        );
+        assert_eq!(
+            values("I paid on November 3rd, last friday"),
+            ["--11-03", "last_friday"]
+        );
+        let e = extract(&Normalized::new("上週五"));
+        assert_eq!(e[0].text, "上週五", "the quote is the caller's words");
+        assert!(values("todays special").is_empty());
     }
 
     #[test]
