@@ -5,13 +5,9 @@
 
 use callassist::pipeline::{CallContext, Pipeline, Speaker, Timing, Utterance};
 
-const TURNS: &[&str] = &[
-    "喂，我的卡好像丢了，尾号1234，我好担心被人盗刷",
-    "我想看一下我卡里的余额，还有这个月的明细",
-    "there's a charge on my card I don't recognize, $1,200 on the card ending in 4821, and this is ridiculous",
-    "So what happens now?",
-    "我要投訴，你們的年費莫名其妙又扣了，太過分了",
-];
+#[path = "../benches/support/turns.rs"]
+mod turns;
+use turns::TURNS;
 
 fn main() {
     let n: usize = std::env::args()

@@ -167,21 +167,7 @@ pub fn evaluate(
     );
     let mut f1_sum = 0.0;
     for (cue, (tp, fp, fne)) in cues.iter().zip(&counts) {
-        let p = if tp + fp > 0 {
-            *tp as f64 / (tp + fp) as f64
-        } else {
-            0.0
-        };
-        let r = if tp + fne > 0 {
-            *tp as f64 / (tp + fne) as f64
-        } else {
-            0.0
-        };
-        let f1 = if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        };
+        let (p, r, f1) = super::eval::prf(*tp, *fp, *fne);
         f1_sum += f1;
         let _ = writeln!(
             out,

@@ -13,6 +13,19 @@ struct Scored {
     best_prob: f32,
 }
 
+/// Precision, recall and F1 from true positives, false positives and false
+/// negatives (0 where undefined).
+pub fn prf(tp: usize, fp: usize, fne: usize) -> (f64, f64, f64) {
+    let share = |a: usize, b: usize| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let (precision, recall) = (share(tp, tp + fp), share(tp, tp + fne));
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    (precision, recall, f1)
+}
+
 /// Per-label quality.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelScore {
@@ -159,21 +172,7 @@ impl<'m> Evaluation<'m> {
             .iter()
             .map(|&label| {
                 let (tp, fp, fne) = counts.get(label).copied().unwrap_or_default();
-                let precision = if tp + fp > 0 {
-                    tp as f64 / (tp + fp) as f64
-                } else {
-                    0.0
-                };
-                let recall = if tp + fne > 0 {
-                    tp as f64 / (tp + fne) as f64
-                } else {
-                    0.0
-                };
-                let f1 = if precision + recall > 0.0 {
-                    2.0 * precision * recall / (precision + recall)
-                } else {
-                    0.0
-                };
+                let (precision, recall, f1) = prf(tp, fp, fne);
                 LabelScore {
                     label: label.to_string(),
                     precision,
