@@ -116,13 +116,16 @@ impl<'m> Evaluation<'m> {
         (share(ins_ok, ins), share(oos_ok, oos))
     }
 
-    /// The candidate thresholds: every distinct best probability.
+    /// The candidate thresholds: 0 and the midpoints between consecutive
+    /// distinct best probabilities. Never a probability itself, so a model
+    /// whose probabilities move a little (8-bit weights) decides the same.
     fn candidates(&self) -> Vec<f32> {
-        let mut c: Vec<f32> = self.scored.iter().map(|s| s.best_prob).collect();
-        c.push(0.0);
-        c.sort_by(f32::total_cmp);
-        c.dedup();
-        c
+        let mut p: Vec<f32> = self.scored.iter().map(|s| s.best_prob).collect();
+        p.sort_by(f32::total_cmp);
+        p.dedup();
+        std::iter::once(0.0)
+            .chain(p.windows(2).map(|w| (w[0] + w[1]) / 2.0))
+            .collect()
     }
 
     /// The threshold with the best out-of-scope recall among those keeping
