@@ -68,9 +68,6 @@ enum Command {
         /// L2 penalty.
         #[arg(long, default_value_t = TrainConfig::default().l2)]
         l2: f32,
-        /// Train this many models with different seeds and average them.
-        #[arg(long, default_value_t = TrainConfig::default().ensemble)]
-        ensemble: usize,
     },
     /// Evaluate an intent model: accuracy, macro-F1, per-label table, confusions.
     Eval {
@@ -206,10 +203,8 @@ async fn main() -> ExitCode {
             bits,
             learning_rate,
             l2,
-            ensemble,
         } => {
             let config = TrainConfig {
-                ensemble,
                 bits,
                 epochs,
                 learning_rate,

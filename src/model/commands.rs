@@ -75,7 +75,7 @@ pub fn train(
         })
         .collect();
     let started = Instant::now();
-    let epochs = args.config.epochs * args.config.ensemble.max(1);
+    let epochs = args.config.epochs;
     let mut linear = LinearModel::train(&examples, labels.clone(), args.config, |epoch, loss| {
         let done = epoch * 30 / epochs.max(1);
         let _ = write!(

@@ -111,8 +111,6 @@ pub struct TrainConfig {
     pub l2: f32,
     /// Shuffling seed: training is deterministic given the seed.
     pub seed: u64,
-    /// Models trained with different seeds and averaged (1: a single model).
-    pub ensemble: usize,
 }
 
 impl Default for TrainConfig {
@@ -123,7 +121,6 @@ impl Default for TrainConfig {
             learning_rate: 0.05,
             l2: 1e-6,
             seed: 7,
-            ensemble: 1,
         }
     }
 }
@@ -295,59 +292,28 @@ impl LinearModel {
             .map(|(f, (_, y))| (model.weigh(&f), *y))
             .collect();
 
-        // Members trained with different shuffling seeds are averaged: for a
-        // linear model, averaging the weights is averaging the logits.
-        let members = config.ensemble.max(1);
-        let (mut sum_w, mut sum_b) = (vec![0.0f32; model.weights.len()], vec![0.0f32; c]);
-        for member in 0..members {
-            model.weights.iter_mut().for_each(|w| *w = 0.0);
-            model.bias.iter_mut().for_each(|b| *b = 0.0);
-            let seed = config.seed.wrapping_add(member as u64 * 0x9E37_79B9);
-            model.fit(&data, config, seed, |epoch, loss| {
-                progress(member * config.epochs + epoch, loss)
-            });
-            sum_w
-                .iter_mut()
-                .zip(&model.weights)
-                .for_each(|(s, w)| *s += w);
-            sum_b.iter_mut().zip(&model.bias).for_each(|(s, b)| *s += b);
-        }
-        model.weights = sum_w.into_iter().map(|w| w / members as f32).collect();
-        model.bias = sum_b.into_iter().map(|b| b / members as f32).collect();
-        model
-    }
-
-    /// AdaGrad over the softmax loss from the current weights.
-    fn fit(
-        &mut self,
-        data: &[(Sparse, usize)],
-        config: TrainConfig,
-        seed: u64,
-        mut progress: impl FnMut(usize, f32),
-    ) {
-        let c = self.classes();
-        let mut g2 = vec![1e-8f32; self.weights.len()];
+        let mut g2 = vec![1e-8f32; model.weights.len()];
         let mut gb2 = vec![1e-8f32; c];
         let mut order: Vec<usize> = (0..data.len()).collect();
-        let mut rng = Rng(seed.max(1));
+        let mut rng = Rng(config.seed.max(1));
         let mut scores = vec![0.0f32; c];
         for epoch in 0..config.epochs {
             rng.shuffle(&mut order);
             let mut loss = 0.0f64;
             for &i in &order {
                 let (v, y) = &data[i];
-                self.raw_scores(v, &mut scores);
+                model.raw_scores(v, &mut scores);
                 softmax_in_place(&mut scores, 1.0);
                 loss -= f64::from(scores[*y].max(1e-12).ln());
                 scores[*y] -= 1.0; // gradient of the loss w.r.t. the scores
                 for (k, g) in scores.iter().enumerate() {
                     gb2[k] += g * g;
-                    self.bias[k] -= config.learning_rate * g / gb2[k].sqrt();
+                    model.bias[k] -= config.learning_rate * g / gb2[k].sqrt();
                 }
                 for &(row, x) in v {
                     let base = row as usize * c;
                     for (k, g) in scores.iter().enumerate() {
-                        let w = &mut self.weights[base + k];
+                        let w = &mut model.weights[base + k];
                         let grad = g * x + config.l2 * *w;
                         g2[base + k] += grad * grad;
                         *w -= config.learning_rate * grad / g2[base + k].sqrt();
@@ -356,6 +322,7 @@ impl LinearModel {
             }
             progress(epoch + 1, (loss / data.len().max(1) as f64) as f32);
         }
+        model
     }
 
     /// Fits the softmax temperature minimizing the negative log-likelihood
