@@ -321,3 +321,71 @@ impl Registry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(id: &str) -> CallStart {
+        CallStart {
+            call_id: CallId::parse(id, "call_id").unwrap(),
+            agent_id: String::new(),
+            language: None,
+            metadata: Default::default(),
+        }
+    }
+
+    fn ended_call(registry: &Registry, id: &str) -> CallId {
+        let attachment = registry.attach(start(id)).unwrap();
+        assert!(registry.finish(&attachment.call, "hangup").is_some());
+        attachment.call.id().clone()
+    }
+
+    #[test]
+    fn ended_calls_are_kept_up_to_the_retention_count() {
+        let registry = Registry::new(Limits {
+            summary_retention_count: 2,
+            ..Limits::default()
+        });
+        let ids: Vec<CallId> = ["a", "b", "c"]
+            .iter()
+            .map(|id| ended_call(&registry, id))
+            .collect();
+        assert!(
+            matches!(registry.get(&ids[0]), Err(Error::NotFound(_))),
+            "the oldest is evicted"
+        );
+        assert!(registry.get(&ids[1]).is_ok() && registry.get(&ids[2]).is_ok());
+        assert_eq!(registry.open_calls(), 0);
+    }
+
+    #[test]
+    fn ended_calls_expire_after_the_retention_time() {
+        let registry = Registry::new(Limits {
+            summary_retention: Duration::from_secs(60),
+            ..Limits::default()
+        });
+        let id = ended_call(&registry, "a");
+        registry.reap(Instant::now() + Duration::from_secs(30));
+        assert!(registry.get(&id).is_ok());
+        registry.reap(Instant::now() + Duration::from_secs(61));
+        assert!(matches!(registry.get(&id), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn detached_calls_are_finalized_after_the_idle_timeout() {
+        let registry = Registry::new(Limits {
+            idle_timeout: Duration::from_secs(300),
+            ..Limits::default()
+        });
+        let attachment = registry.attach(start("a")).unwrap();
+        registry.detach(&attachment);
+        registry.reap(Instant::now() + Duration::from_secs(299));
+        assert_eq!(registry.open_calls(), 1);
+        registry.reap(Instant::now() + Duration::from_secs(301));
+        assert_eq!(registry.open_calls(), 0);
+        let summary = attachment.call.summary().unwrap();
+        assert!(summary.ended);
+        assert_eq!(summary.end_reason, "idle_timeout");
+    }
+}
