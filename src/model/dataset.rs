@@ -1,6 +1,7 @@
 //! Labelled utterances: JSON Lines (`{"text", "intent", "lang"}`) or the CSV
 //! `text,category` layout of Banking77; deterministic hold-out splits.
 
+use super::features::Fnv;
 use crate::Error;
 use std::path::Path;
 
@@ -101,10 +102,11 @@ fn parse_csv(text: &str) -> Result<Vec<Example>, String> {
 /// Whether an example falls in the hold-out share `fraction` (by a hash of
 /// its text and label, so the split is the same in `train` and `eval`).
 pub fn in_holdout(example: &Example, fraction: f64) -> bool {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in example.text.bytes().chain([0]).chain(example.label.bytes()) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-    }
+    let h = Fnv::default()
+        .write(example.text.as_bytes())
+        .write(&[0])
+        .write(example.label.as_bytes())
+        .finish();
     ((h >> 11) % 10_000) < (fraction * 10_000.0) as u64
 }
 

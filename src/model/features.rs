@@ -12,9 +12,17 @@
 use crate::pipeline::normalize::{is_cjk, Normalized};
 use std::borrow::Cow;
 
-/// FNV-1a over a sequence of byte slices.
+/// FNV-1a (64-bit) over a sequence of byte slices: the one hash of the
+/// model code (feature buckets, hold-out splits, data fingerprints).
 #[derive(Clone, Copy)]
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    /// The FNV offset basis: a hash of nothing yet.
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
 
 impl Fnv {
     /// The bucket, with the feature's block in its lowest bit.
@@ -22,15 +30,25 @@ impl Fnv {
         (self.bucket(mask) & !1) | u32::from(block_of(kind))
     }
 
+    /// A hash started with a feature-kind byte, so that features of
+    /// different kinds never collide by construction.
     fn new(kind: u8) -> Self {
-        Fnv((0xcbf2_9ce4_8422_2325 ^ u64::from(kind)).wrapping_mul(0x100_0000_01b3))
+        Fnv::default().write(&[kind])
     }
-    fn write(mut self, bytes: &[u8]) -> Self {
+
+    /// Hashes `bytes` in.
+    pub(crate) fn write(mut self, bytes: &[u8]) -> Self {
         for &b in bytes {
             self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
         }
         self
     }
+
+    /// The hash value.
+    pub(crate) fn finish(self) -> u64 {
+        self.0
+    }
+
     fn bucket(self, mask: u64) -> u32 {
         // Fold the high bits in: FNV's low bits alone mix poorly.
         ((self.0 ^ (self.0 >> 29)) & mask) as u32

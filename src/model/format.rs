@@ -6,7 +6,7 @@
 //! feature) at no measurable cost in accuracy (see EVALUATION.md).
 
 use super::{
-    features::Featurizer,
+    features::{Featurizer, Fnv},
     linear::{LinearModel, Parts},
 };
 use crate::Error;
@@ -36,13 +36,10 @@ struct Header {
 /// model so a check can tell when the data changed but the model was not
 /// retrained.
 pub fn fingerprint<'a>(files: impl IntoIterator<Item = &'a [u8]>) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for file in files {
-        for &b in file.iter().chain(&[0xff]) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
+    let h = files
+        .into_iter()
+        .fold(Fnv::default(), |h, file| h.write(file).write(&[0xff]));
+    format!("{:016x}", h.finish())
 }
 
 /// The data fingerprint recorded in a model file, if any.
