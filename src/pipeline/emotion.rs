@@ -12,7 +12,10 @@
 //! (the customer repeating themselves) belong to the policy. Each cue quotes
 //! the caller's own words as evidence.
 
-use super::{normalize::Normalized, Emotion, EmotionCue, Language};
+use super::{
+    normalize::{whole_word, Normalized},
+    Emotion, EmotionCue, Language,
+};
 use crate::model::emotion_model::EmotionModel;
 use aho_corasick::AhoCorasick;
 use std::sync::{Arc, OnceLock};
@@ -256,15 +259,6 @@ fn automaton() -> &'static Automaton {
     })
 }
 
-/// A match that respects word boundaries for Latin patterns.
-fn whole_word(text: &str, start: usize, end: usize) -> bool {
-    let bytes = text.as_bytes();
-    let latin = |b: u8| b.is_ascii_alphanumeric();
-    let cut_at_start = start > 0 && latin(bytes[start]) && latin(bytes[start - 1]);
-    let cut_at_end = end < bytes.len() && latin(bytes[end - 1]) && latin(bytes[end]);
-    !cut_at_start && !cut_at_end
-}
-
 /// Finds emotion cues in normalized utterances.
 #[derive(Debug, Clone)]
 pub struct EmotionDetector {
@@ -299,7 +293,7 @@ impl EmotionDetector {
         let mut modifiers: Vec<(Pattern, usize, usize)> = Vec::new();
         let mut cues: Vec<(Emotion, f32, usize, usize)> = Vec::new();
         for m in a.matcher.find_overlapping_iter(s) {
-            if !whole_word(s, m.start(), m.end()) {
+            if !whole_word(s, m.range()) {
                 continue;
             }
             match a.patterns[m.pattern().as_usize()].0 {

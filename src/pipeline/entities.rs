@@ -3,7 +3,10 @@
 //! normalization), the last four digits of a card, currencies (ISO 4217),
 //! countries and regions, and account types. Dates are not extracted yet.
 
-use super::{normalize::Normalized, Entity};
+use super::{
+    normalize::{whole_word, Normalized},
+    Entity,
+};
 use aho_corasick::AhoCorasick;
 use std::sync::OnceLock;
 
@@ -186,10 +189,7 @@ fn dates(text: &Normalized<'_>, out: &mut Vec<Entity>) {
                     RELATIVE_DATES.iter().find(|(p, _)| rest.starts_with(*p))
                 {
                     let end = i + phrase.len();
-                    if !(phrase.is_ascii()
-                        && end < s.len()
-                        && s.as_bytes()[end].is_ascii_alphanumeric())
-                    {
+                    if whole_word(s, i..end) {
                         push(i..end, value.to_string());
                         consumed = phrase.len();
                     }
@@ -323,13 +323,9 @@ pub fn extract(text: &Normalized<'_>) -> Vec<Entity> {
         i = end.max(start + 1);
     }
     dates(text, &mut out);
-    let bytes = s.as_bytes();
     for m in gazetteer().find_iter(s) {
         let (start, end) = (m.start(), m.end());
-        let latin = |b: u8| b.is_ascii_alphanumeric();
-        if (start > 0 && latin(bytes[start]) && latin(bytes[start - 1]))
-            || (end < bytes.len() && latin(bytes[end - 1]) && latin(bytes[end]))
-        {
+        if !whole_word(s, start..end) {
             continue;
         }
         let (kind, _, value) = GAZETTEER[m.pattern().as_usize()];

@@ -45,6 +45,20 @@ pub fn is_cjk(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')
 }
 
+/// Whether the match `range` of `text` cuts no Latin word: where the match
+/// begins (ends) with a letter or digit, the byte before (after) it is not
+/// one. CJK text has no word boundaries to respect. Shared by every phrase
+/// matcher of the pipeline.
+pub fn whole_word(text: &str, range: Range<usize>) -> bool {
+    let bytes = text.as_bytes();
+    let latin = |b: u8| b.is_ascii_alphanumeric();
+    let cut_at_start =
+        range.start > 0 && latin(bytes[range.start]) && latin(bytes[range.start - 1]);
+    let cut_at_end =
+        range.end < bytes.len() && latin(bytes[range.end - 1]) && latin(bytes[range.end]);
+    range.is_empty() || !cut_at_start && !cut_at_end
+}
+
 /// Normalized text with a map back to the original.
 #[derive(Debug, Clone)]
 pub struct Normalized<'a> {
@@ -271,18 +285,14 @@ impl<'a> Normalized<'a> {
         self.original.get(start..end).unwrap_or("")
     }
 
-    /// Finds `needle` (already normalized) in the text; for ASCII-alphabetic
-    /// needles only at word boundaries. Returns its byte range.
+    /// Finds `needle` (already normalized) in the text, not cutting a Latin
+    /// word (see [`whole_word`]). Returns its byte range.
     pub fn find(&self, needle: &str) -> Option<Range<usize>> {
-        let word_bounded = needle.starts_with(|c: char| c.is_ascii_alphanumeric());
-        let bytes = self.text.as_bytes();
         let mut from = 0;
         while let Some(pos) = self.text[from..].find(needle) {
             let start = from + pos;
             let end = start + needle.len();
-            let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-            let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
-            if !word_bounded || (before_ok && after_ok) {
+            if whole_word(&self.text, start..end) {
                 return Some(start..end);
             }
             from = start + needle.len().max(1);
