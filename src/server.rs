@@ -32,9 +32,9 @@ pub async fn serve(
     let registry = Arc::new(Registry::new(config.limits.clone()));
     let pipeline = Arc::new(match &config.model {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| Error::Config(format!("model: {}: {e}", path.display())))?;
-            let model = IntentModel::decode(&bytes)
+            let model = std::fs::read(path)
+                .map_err(Error::from)
+                .and_then(|bytes| IntentModel::decode(&bytes))
                 .map_err(|e| Error::Config(format!("model: {}: {e}", path.display())))?;
             info!(model = %path.display(), labels = model.linear.classes(), "serving a trained intent model");
             Pipeline::with_model(Arc::new(model))

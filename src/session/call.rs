@@ -6,7 +6,7 @@ use super::{
     CallId, CallStart, CallSummary, Event, FeedbackAction, Segment,
 };
 use crate::{
-    pipeline::{Assist, CallContext, Emotion, IntentId, Pipeline, Timing, Utterance},
+    pipeline::{Assist, CallContext, Emotion, IntentId, Pipeline, Suggestion, Timing, Utterance},
     Error,
 };
 use parking_lot::Mutex;
@@ -75,10 +75,27 @@ pub(super) struct CallState {
 struct OpenSegment {
     /// The last analysis emitted for it (to skip unchanged revisions).
     last: Option<(IntentId, Vec<Emotion>)>,
-    /// Suggestions currently standing for it: (rule id, text, suggestion
-    /// id). A revision keeps a suggestion only if the same rule still says
-    /// the same words.
-    active: Vec<(&'static str, String, String)>,
+    /// Suggestions currently standing for it.
+    active: Vec<Standing>,
+}
+
+/// A suggestion shown for a segment that is not final yet.
+#[derive(Debug)]
+struct Standing {
+    /// The rule that made it.
+    rule_id: &'static str,
+    /// The words it suggested.
+    text: String,
+    /// Its id within the call.
+    id: String,
+}
+
+impl Standing {
+    /// A revision keeps a suggestion only if the same rule still says the
+    /// same words.
+    fn says(&self, suggestion: &Suggestion) -> bool {
+        self.rule_id == suggestion.rule_id && self.text == suggestion.text
+    }
 }
 
 fn text_hash(text: &str) -> u64 {
@@ -340,10 +357,11 @@ impl CallState {
             .collect();
         let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut open.active)
             .into_iter()
-            .partition(|(rule, text, _)| {
-                wanted.iter().any(|s| s.rule_id == *rule && s.text == *text)
-            });
-        for (_, _, suggestion_id) in gone {
+            .partition(|standing| wanted.iter().any(|s| standing.says(s)));
+        for Standing {
+            id: suggestion_id, ..
+        } in gone
+        {
             self.stats.retracted += 1;
             let reason = "the transcript was revised and no longer supports it".to_string();
             events.push(self.log.emit(
@@ -358,18 +376,17 @@ impl CallState {
         }
         open.active = keep;
         for suggestion in wanted {
-            if open
-                .active
-                .iter()
-                .any(|(rule, text, _)| *rule == suggestion.rule_id && *text == suggestion.text)
-            {
+            if open.active.iter().any(|standing| standing.says(suggestion)) {
                 continue;
             }
             self.stats.shown += 1;
             let id = format!("sg-{}", self.stats.shown);
             self.suggestions.insert(id.clone(), None);
-            open.active
-                .push((suggestion.rule_id, suggestion.text.clone(), id.clone()));
+            open.active.push(Standing {
+                rule_id: suggestion.rule_id,
+                text: suggestion.text.clone(),
+                id: id.clone(),
+            });
             let payload = Payload::Suggestion {
                 id,
                 suggestion: suggestion.clone(),
