@@ -48,15 +48,7 @@ async fn feedback_is_counted_in_the_summary_and_unknown_things_are_not_found() {
         .unwrap();
     assert!(!again.into_inner().first_feedback);
 
-    let summary = client
-        .get_call_summary(pb::GetCallSummaryRequest {
-            call_id: "fb-1".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .summary
-        .unwrap();
+    let summary = call_summary(&mut client, "fb-1").await.unwrap();
     assert_eq!(summary.suggestions_accepted, 1);
     assert_eq!(summary.suggestions_dismissed, 1);
     assert_eq!(summary.suggestions_shown as usize, ids.len());
@@ -80,17 +72,9 @@ async fn feedback_is_counted_in_the_summary_and_unknown_things_are_not_found() {
         .await
         .unwrap_err();
     assert_status(&err, Code::NotFound, "nobody");
-    let err = client
-        .get_call_summary(pb::GetCallSummaryRequest {
-            call_id: "nobody".into(),
-        })
-        .await
-        .unwrap_err();
+    let err = call_summary(&mut client, "nobody").await.unwrap_err();
     assert_status(&err, Code::NotFound, "nobody");
-    let err = client
-        .get_call_summary(pb::GetCallSummaryRequest { call_id: "".into() })
-        .await
-        .unwrap_err();
+    let err = call_summary(&mut client, "").await.unwrap_err();
     assert_status(&err, Code::InvalidArgument, "call_id");
 }
 
@@ -101,15 +85,7 @@ async fn a_live_call_has_a_summary_so_far() {
     let mut call = open(&mut client, start("live-sum")).await.unwrap();
     call.send(customer("c1", "what's my balance", 0)).await;
     call.until(is_analysis_of("c1")).await;
-    let summary = client
-        .get_call_summary(pb::GetCallSummaryRequest {
-            call_id: "live-sum".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .summary
-        .unwrap();
+    let summary = call_summary(&mut client, "live-sum").await.unwrap();
     assert!(!summary.ended);
     assert_eq!(summary.primary_intent, "check_balance");
 }

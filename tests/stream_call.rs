@@ -80,15 +80,7 @@ async fn a_full_call_gets_analysis_first_then_suggestions_then_its_summary() {
     assert!(events.iter().any(|e| matches!(&e.payload, Some(Payload::Alert(a)) if a.kind == pb::AlertKind::Complaint as i32)));
 
     // The kept summary is the same one.
-    let kept = client
-        .get_call_summary(pb::GetCallSummaryRequest {
-            call_id: "full-1".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .summary
-        .unwrap();
+    let kept = call_summary(&mut client, "full-1").await.unwrap();
     assert_eq!(&kept, summary);
 }
 
@@ -362,13 +354,7 @@ async fn an_abandoned_call_is_finalized_after_the_idle_timeout() {
     let summary = eventually(|| {
         let mut client = client.clone();
         async move {
-            let s = client
-                .get_call_summary(pb::GetCallSummaryRequest {
-                    call_id: "idle-1".into(),
-                })
-                .await
-                .ok()?;
-            let s = s.into_inner().summary?;
+            let s = call_summary(&mut client, "idle-1").await.ok()?;
             s.ended.then_some(s)
         }
     })

@@ -237,6 +237,20 @@ pub fn suggestions(events: &[pb::AssistEvent]) -> Vec<&pb::Suggestion> {
         .collect()
 }
 
+/// `GetCallSummary` for `call_id`: the summary, or the error status.
+pub async fn call_summary(
+    client: &mut CallAssistServiceClient<Channel>,
+    call_id: &str,
+) -> Result<pb::CallSummary, Status> {
+    let request = pb::GetCallSummaryRequest {
+        call_id: call_id.into(),
+    };
+    let response = client.get_call_summary(request).await?.into_inner();
+    Ok(response
+        .summary
+        .expect("a summary in every successful response"))
+}
+
 /// Asserts a status code and that the message mentions `needle`.
 pub fn assert_status(status: &Status, code: Code, needle: &str) {
     assert_eq!(status.code(), code, "unexpected status: {status:?}");
