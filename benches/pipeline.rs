@@ -3,7 +3,7 @@
 
 use callassist::pipeline::{
     emotion::EmotionDetector, entities, intent::IntentClassifier, normalize::Normalized,
-    CallContext, Pipeline, Speaker, Timing, Utterance,
+    policy, CallContext, Pipeline, Speaker, Timing, Utterance,
 };
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use std::hint::black_box;
@@ -71,16 +71,17 @@ fn stages(c: &mut Criterion) {
                 language: None,
                 is_final: true,
             };
-            pipeline.analyze(&u, &context)
+            (Normalized::new(t), pipeline.analyze(&u, &context))
         })
         .collect();
+    let playbook = pipeline.playbook();
     group.bench_function("policy", |b| {
         b.iter(|| {
             analyses
                 .iter()
-                .map(|a| {
-                    pipeline
-                        .assist(black_box(a), Timing::default(), &context)
+                .map(|(n, a)| {
+                    policy::advise(&playbook, black_box(a), n, Timing::default(), &context)
+                        .assists
                         .len()
                 })
                 .sum::<usize>()
@@ -97,8 +98,11 @@ fn stages(c: &mut Criterion) {
                         language: None,
                         is_final: true,
                     };
-                    let a = pipeline.analyze(&u, &context);
-                    pipeline.assist(&a, Timing::default(), &context).len()
+                    pipeline
+                        .process(&u, Timing::default(), &context)
+                        .advice
+                        .assists
+                        .len()
                 })
                 .sum::<usize>()
         })

@@ -36,8 +36,11 @@ fn main() {
                 language: None,
                 is_final: true,
             };
-            let a = pipeline.analyze(&u, &context);
-            total += pipeline.assist(&a, Timing::default(), &context).len();
+            total += pipeline
+                .process(&u, Timing::default(), &context)
+                .advice
+                .assists
+                .len();
         }
     }
     println!("{total}");

@@ -47,6 +47,12 @@ pub struct Config {
     pub log_level: String,
     /// An intent model file to serve instead of the embedded one (`model`).
     pub model: Option<std::path::PathBuf>,
+    /// A playbook file to serve instead of the embedded one (`playbook`);
+    /// reloaded when it changes and on SIGHUP.
+    pub playbook: Option<std::path::PathBuf>,
+    /// How often the playbook file is checked for changes
+    /// (`playbook_poll_interval`).
+    pub playbook_poll_interval: Duration,
 }
 
 impl Default for Config {
@@ -59,6 +65,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             model: None,
+            playbook: None,
+            playbook_poll_interval: Duration::from_secs(2),
         }
     }
 }
@@ -102,6 +110,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "model",
         "intent model file from `callassist train` [embedded bank model]",
     ),
+    (
+        "playbook",
+        "playbook TOML file, reloaded on change and SIGHUP [embedded default]",
+    ),
+    (
+        "playbook_poll_interval",
+        "how often the playbook file is checked for changes [2s]",
+    ),
 ];
 
 fn positive(value: &str) -> Result<usize, String> {
@@ -119,6 +135,14 @@ fn duration(value: &str) -> Result<Duration, String> {
         return Err("must be longer than zero".into());
     }
     Ok(d)
+}
+
+fn file(value: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(value.trim());
+    if !path.is_file() {
+        return Err(format!("{value:?} is not a file"));
+    }
+    Ok(path)
 }
 
 impl Config {
@@ -157,13 +181,9 @@ impl Config {
                     .map_err(|e| format!("{value:?} is not a log filter ({e})"))?;
                 self.log_level = value.trim().to_string();
             }
-            "model" => {
-                let path = std::path::PathBuf::from(value.trim());
-                if !path.is_file() {
-                    return Err(format!("{value:?} is not a file"));
-                }
-                self.model = Some(path);
-            }
+            "model" => self.model = Some(file(value)?),
+            "playbook" => self.playbook = Some(file(value)?),
+            "playbook_poll_interval" => self.playbook_poll_interval = duration(value)?,
             _ => return Err("unknown key (see `callassist serve --help`)".into()),
         }
         Ok(())

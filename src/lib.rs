@@ -42,6 +42,7 @@ pub mod error;
 pub mod grpc;
 pub mod model;
 pub mod pipeline;
+pub mod playbook;
 pub mod replay;
 pub mod server;
 pub mod session;

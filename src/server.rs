@@ -6,6 +6,7 @@ use crate::{
     model::IntentModel,
     pb::{self, call_assist_service_server::CallAssistServiceServer},
     pipeline::Pipeline,
+    playbook::reload,
     session::Registry,
     Config, Error,
 };
@@ -41,10 +42,16 @@ pub async fn serve(
         }
         None => Pipeline::new(),
     });
+    if let Some(path) = &config.playbook {
+        let playbook = crate::playbook::Playbook::load(path)
+            .map_err(|e| Error::Config(format!("playbook: {e}")))?;
+        info!(playbook = %playbook, "serving a playbook file");
+        pipeline.set_playbook(Arc::new(playbook));
+    }
     let draining = CancellationToken::new();
     let service = CallAssist::new(
         registry.clone(),
-        pipeline,
+        pipeline.clone(),
         draining.clone(),
         config.max_segment_bytes,
     );
@@ -62,6 +69,15 @@ pub async fn serve(
         .map_err(|e| Error::Io(format!("reflection: {e}")))?;
 
     let reaper = tokio::spawn(registry.clone().run_reaper(draining.clone()));
+    if let Some(path) = &config.playbook {
+        tokio::spawn(reload::watch(
+            path.clone(),
+            pipeline.clone(),
+            config.playbook_poll_interval,
+            draining.clone(),
+        ));
+        spawn_sighup_reload(path.clone(), pipeline.clone(), draining.clone());
+    }
     let stop_accepting = draining.clone();
     let server = tonic::transport::Server::builder()
         .add_service(health_service)
@@ -121,3 +137,37 @@ fn incoming(listener: TcpListener) -> TcpIncoming {
         .with_nodelay(Some(true))
         .with_keepalive(Some(std::time::Duration::from_secs(60)))
 }
+
+/// Reloads the playbook on SIGHUP (Unix), until `stop`.
+#[cfg(unix)]
+fn spawn_sighup_reload(
+    path: std::path::PathBuf,
+    pipeline: Arc<Pipeline>,
+    stop: CancellationToken,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "cannot listen for SIGHUP; the playbook reloads on file change only");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                got = hangups.recv() => {
+                    if got.is_none() {
+                        return;
+                    }
+                    info!("SIGHUP: reloading the playbook");
+                    reload::reload(&path, &pipeline);
+                }
+            }
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn spawn_sighup_reload(_: std::path::PathBuf, _: Arc<Pipeline>, _: CancellationToken) {}

@@ -205,6 +205,7 @@ fn alert(a: &Alert) -> pb::Alert {
         kind: kind as i32,
         text: a.text.clone(),
         rationale: a.rationale.clone(),
+        rule_id: a.rule_id.to_string(),
     }
 }
 
@@ -213,6 +214,8 @@ fn speech_stats(s: &SpeechStats) -> pb::SpeechStats {
         turns: s.turns,
         talk_ms: s.talk_ms,
         interruptions: s.interruptions,
+        speaking_rate: s.speaking_rate,
+        negative_phrasings: s.negative_phrasings,
     }
 }
 
@@ -245,6 +248,17 @@ pub fn summary(s: &CallSummary) -> pb::CallSummary {
         agent_stats: Some(speech_stats(&s.agent_stats)),
         customer_stats: Some(speech_stats(&s.customer_stats)),
         text: s.text.clone(),
+        peak_emotion: s.peak_emotion.as_ref().map(emotion_point),
+        checklist: s
+            .checklist
+            .iter()
+            .map(|c| pb::ChecklistItemResult {
+                item_id: c.id.clone(),
+                label: c.label.clone(),
+                done: c.done,
+            })
+            .collect(),
+        agent_talk_ratio: s.agent_talk_ratio,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::{
     pb::{
         self, call_assist_service_server::CallAssistService, stream_call_request::Event as Inbound,
     },
-    pipeline::{Assist, CallContext, Pipeline, Speaker, Timing, Utterance},
+    pipeline::{CallContext, Pipeline, Speaker, Timing, Utterance},
     session::{Attachment, CallId, Event, Payload, Registry, Subscription},
     Error,
 };
@@ -146,16 +146,13 @@ impl CallAssistService for CallAssist {
             language: convert::language(&request.language_code, "language_code")?,
             is_final: true,
         };
-        let context = CallContext::default();
-        let analysis = self.pipeline.analyze(&utterance, &context);
-        let suggestions = self
-            .pipeline
-            .assist(&analysis, Timing::default(), &context)
-            .iter()
-            .filter_map(|a| match a {
-                Assist::Suggestion(s) => Some(s),
-                Assist::Alert(_) => None,
-            })
+        let processed =
+            self.pipeline
+                .process(&utterance, Timing::default(), &CallContext::default());
+        let analysis = processed.analysis;
+        let suggestions = processed
+            .advice
+            .suggestions()
             .enumerate()
             .map(|(i, s)| convert::suggestion(&format!("u-{}", i + 1), s))
             .collect();

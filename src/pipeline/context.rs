@@ -1,20 +1,94 @@
-//! What the pipeline remembers about a call between turns.
+//! What the pipeline remembers about a call between turns: the customer's
+//! need and emotional trajectory, what the agent has been shown, the
+//! checklist's progress, the agent's speech and the follow-ups promised.
+//!
+//! Only final segments are committed ([`CallContext::commit`]); interim
+//! hypotheses are analyzed against the context but never change it, so the
+//! final of a segment picks the same words as its last interim did.
+//! Everything is keyed by the playbook's ids (not indices), so a playbook
+//! reloaded in the middle of a call carries on where the old one stopped.
 
-use super::{AlertKind, Analysis, Emotion, IntentId, Speaker, Timing};
+use super::{policy::Effects, Analysis, Assist, Emotion, IntentId, Speaker, Timing};
+use crate::playbook::Playbook;
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+};
 
-/// The call's memory as far as analysis and policy are concerned. Only final
-/// segments are committed; interim hypotheses are analyzed against it but
-/// never change it.
+/// Customer turns of emotion history kept for the alert triggers (the
+/// playbook's `turns` is at most this).
+const EMOTION_HISTORY: usize = 8;
+
+/// Number of [`Emotion`] values, for per-emotion arrays.
+const EMOTIONS: usize = 6;
+
+/// The call's memory as far as analysis and policy are concerned.
 #[derive(Debug, Clone, Default)]
 pub struct CallContext {
     /// The customer's current need, carried over to short follow-up turns.
     current_intent: Option<IntentId>,
-    /// Customer turns in a row showing frustration, for escalation alerts.
-    frustrated_turns: u32,
+    /// Final turns so far per side, `[customer, agent]`: cooldowns and the
+    /// opening checklist count in turns.
+    turns: [u32; 2],
+    /// Per-emotion intensity of the customer's last final turns, newest last:
+    /// repeated and rising emotions raise alerts.
+    emotions: VecDeque<[f32; EMOTIONS]>,
     /// When the customer's last final segment ended, for interruption coaching.
     last_customer_end_ms: Option<u32>,
-    /// Alert kinds already raised: each is raised once per call.
-    alerts_raised: Vec<AlertKind>,
+    /// Alert ids already raised: each is raised once per call.
+    alerts_raised: Vec<Arc<str>>,
+    /// Per rule id, the side's turn in which it last fired: for cooldowns.
+    fired: HashMap<Arc<str>, u32>,
+    /// Hashes of every suggestion text shown: a call never shows the same
+    /// line twice.
+    said: HashSet<u64>,
+    /// Needs already paraphrased back.
+    confirmed: Vec<IntentId>,
+    /// Needs whose underlying need was already probed.
+    probed: Vec<IntentId>,
+    /// Needs whose next step was already offered.
+    guided: Vec<IntentId>,
+    /// Checklist item ids the agent has said.
+    ticked: Vec<Arc<str>>,
+    /// Checklist item ids already reminded: one reminder per item.
+    reminded: Vec<Arc<str>>,
+    /// The agent has put the customer on hold and has not spoken since.
+    on_hold: bool,
+    /// Follow-up items for the summary, in order, without duplicates.
+    follow_ups: Vec<String>,
+    /// Negative or commanding phrasings of the agent.
+    negative_phrasings: u32,
+    /// The agent's speech units (characters or words) and the time they
+    /// took, over segments long enough to judge: the speaking rate.
+    agent_pace: (u32, u32),
+    /// The playbook in force at the last committed turn: the summary names
+    /// intents and checklist items with it.
+    playbook: Option<Arc<Playbook>>,
+}
+
+/// A checklist item's result in the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChecklistResult {
+    /// The item's id.
+    pub id: String,
+    /// Its label in the call's language.
+    pub label: String,
+    /// Whether the agent said it.
+    pub done: bool,
+}
+
+fn text_hash(text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+fn side(speaker: Speaker) -> usize {
+    match speaker {
+        Speaker::Customer => 0,
+        Speaker::Agent => 1,
+    }
 }
 
 impl CallContext {
@@ -23,9 +97,9 @@ impl CallContext {
         self.current_intent.clone()
     }
 
-    /// Customer turns in a row showing frustration (before this one).
-    pub fn frustrated_turns(&self) -> u32 {
-        self.frustrated_turns
+    /// Final turns of `speaker` committed so far.
+    pub fn turns(&self, speaker: Speaker) -> u32 {
+        self.turns[side(speaker)]
     }
 
     /// When the customer's last final segment ended.
@@ -33,35 +107,183 @@ impl CallContext {
         self.last_customer_end_ms
     }
 
-    /// Whether an alert of this kind was already raised in the call.
-    pub fn alert_raised(&self, kind: AlertKind) -> bool {
-        self.alerts_raised.contains(&kind)
+    /// Whether the alert `id` was already raised in the call.
+    pub fn alert_raised(&self, id: &str) -> bool {
+        self.alerts_raised.iter().any(|a| &**a == id)
     }
 
-    /// Records that an alert was raised.
-    pub fn record_alert(&mut self, kind: AlertKind) {
-        if !self.alert_raised(kind) {
-            self.alerts_raised.push(kind);
-        }
-    }
-
-    /// Commits the analysis of a final segment.
-    pub fn commit(&mut self, analysis: &Analysis, timing: Timing) {
-        if analysis.speaker != Speaker::Customer {
-            return;
-        }
-        if !analysis.intent.is_out_of_scope() {
-            self.current_intent = Some(analysis.intent.intent.clone());
-        }
-        let frustrated = analysis
-            .emotions
+    /// The intensity of `emotion` in the customer's last `n` final turns,
+    /// oldest first (0 where it did not show); fewer when the call is young.
+    pub fn recent_intensities(&self, emotion: Emotion, n: usize) -> Vec<f32> {
+        let skip = self.emotions.len().saturating_sub(n);
+        self.emotions
             .iter()
-            .any(|c| c.emotion == Emotion::Frustration);
-        self.frustrated_turns = if frustrated {
-            self.frustrated_turns + 1
-        } else {
-            0
+            .skip(skip)
+            .map(|e| e[emotion as usize])
+            .collect()
+    }
+
+    /// Whether rule `id` may fire in `speaker`'s current turn: it has not
+    /// fired within its cooldown.
+    pub fn cooled_down(&self, id: &str, speaker: Speaker, cooldown_turns: u32) -> bool {
+        self.fired
+            .get(id)
+            .is_none_or(|&turn| self.turns(speaker) > turn + cooldown_turns)
+    }
+
+    /// Whether `text` was already shown in the call.
+    pub fn said(&self, text: &str) -> bool {
+        self.said.contains(&text_hash(text))
+    }
+
+    /// Whether the need was already paraphrased back.
+    pub fn confirmed(&self, intent: &str) -> bool {
+        self.confirmed.iter().any(|i| &**i == intent)
+    }
+
+    /// Whether the need behind `intent` was already probed.
+    pub fn probed(&self, intent: &str) -> bool {
+        self.probed.iter().any(|i| &**i == intent)
+    }
+
+    /// Whether the next step for `intent` was already offered.
+    pub fn guided(&self, intent: &str) -> bool {
+        self.guided.iter().any(|i| &**i == intent)
+    }
+
+    /// Whether the agent has said checklist item `id`.
+    pub fn ticked(&self, id: &str) -> bool {
+        self.ticked.iter().any(|i| &**i == id)
+    }
+
+    /// Whether checklist item `id` was already reminded.
+    pub fn reminded(&self, id: &str) -> bool {
+        self.reminded.iter().any(|i| &**i == id)
+    }
+
+    /// Whether the agent put the customer on hold and has not spoken since.
+    pub fn on_hold(&self) -> bool {
+        self.on_hold
+    }
+
+    /// Follow-up items so far.
+    pub fn follow_ups(&self) -> &[String] {
+        &self.follow_ups
+    }
+
+    /// Negative or commanding phrasings of the agent so far.
+    pub fn negative_phrasings(&self) -> u32 {
+        self.negative_phrasings
+    }
+
+    /// The agent's speaking rate (characters per second in Mandarin, words
+    /// per second in English) over the segments long enough to judge.
+    pub fn agent_rate(&self) -> Option<f32> {
+        let (units, ms) = self.agent_pace;
+        (ms > 0).then(|| units as f32 * 1000.0 / ms as f32)
+    }
+
+    /// The playbook in force at the last committed turn.
+    pub fn playbook(&self) -> Option<&Arc<Playbook>> {
+        self.playbook.as_ref()
+    }
+
+    /// Every checklist item of the playbook with whether it was said.
+    pub fn checklist(&self, lang: crate::playbook::Lang) -> Vec<ChecklistResult> {
+        let Some(playbook) = &self.playbook else {
+            return Vec::new();
         };
-        self.last_customer_end_ms = Some(timing.end_ms);
+        playbook
+            .checklist
+            .iter()
+            .filter_map(|item| {
+                let label = item.label.get(lang).as_ref()?;
+                Some(ChecklistResult {
+                    id: item.id.to_string(),
+                    label: label.clone(),
+                    done: self.ticked(&item.id),
+                })
+            })
+            .collect()
+    }
+
+    /// Commits a final segment: its analysis, the advice shown for it and
+    /// what it changed, under `playbook`.
+    pub fn commit(
+        &mut self,
+        analysis: &Analysis,
+        timing: Timing,
+        assists: &[Assist],
+        effects: &Effects,
+        playbook: &Arc<Playbook>,
+    ) {
+        let me = side(analysis.speaker);
+        let turn = self.turns[me];
+        for assist in assists {
+            match assist {
+                Assist::Suggestion(s) => {
+                    self.fired.insert(s.rule_id.clone(), turn);
+                    self.said.insert(text_hash(&s.text));
+                }
+                Assist::Alert(a) => {
+                    if !self.alert_raised(&a.rule_id) {
+                        self.alerts_raised.push(a.rule_id.clone());
+                    }
+                }
+            }
+        }
+        for (done, list) in [
+            (&effects.confirmed, &mut self.confirmed),
+            (&effects.probed, &mut self.probed),
+            (&effects.guided, &mut self.guided),
+        ] {
+            if let Some(intent) = done {
+                if !list.contains(intent) {
+                    list.push(intent.clone());
+                }
+            }
+        }
+        for (new, list) in [
+            (&effects.ticked, &mut self.ticked),
+            (&effects.reminded, &mut self.reminded),
+        ] {
+            for id in new {
+                if !list.contains(id) {
+                    list.push(id.clone());
+                }
+            }
+        }
+        for item in &effects.follow_ups {
+            if !self.follow_ups.contains(item) {
+                self.follow_ups.push(item.clone());
+            }
+        }
+        self.turns[me] += 1;
+        self.playbook = Some(playbook.clone());
+        match analysis.speaker {
+            Speaker::Agent => {
+                self.on_hold = effects.hold;
+                self.negative_phrasings += effects.negative_phrasings;
+                if let Some((units, ms)) = effects.pace {
+                    self.agent_pace.0 = self.agent_pace.0.saturating_add(units);
+                    self.agent_pace.1 = self.agent_pace.1.saturating_add(ms);
+                }
+            }
+            Speaker::Customer => {
+                if !analysis.intent.is_out_of_scope() {
+                    self.current_intent = Some(analysis.intent.intent.clone());
+                }
+                let mut intensities = [0.0f32; EMOTIONS];
+                for cue in &analysis.emotions {
+                    let slot = &mut intensities[cue.emotion as usize];
+                    *slot = slot.max(cue.intensity);
+                }
+                if self.emotions.len() == EMOTION_HISTORY {
+                    self.emotions.pop_front();
+                }
+                self.emotions.push_back(intensities);
+                self.last_customer_end_ms = Some(timing.end_ms);
+            }
+        }
     }
 }

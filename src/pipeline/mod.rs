@@ -1,5 +1,5 @@
 //! The analysis pipeline: plain, synchronous, allocation-light code that turns
-//! one utterance into an [`Analysis`] and the playbook's [`Assist`]s.
+//! one utterance into an [`Analysis`] and the playbook's [`Advice`].
 //!
 //! Stages, one concept per file:
 //! 1. [`normalize`]: canonical text (half-width, Simplified, lower-case, no
@@ -7,8 +7,8 @@
 //!    language.
 //! 2. [`intent`], [`emotion`], [`entities`]: what the customer needs, how they
 //!    feel, which facts they named.
-//! 3. [`policy`]: the service playbook turning an analysis and the call's
-//!    [`CallContext`] into suggestions and alerts.
+//! 3. [`policy`]: the service [`Playbook`] applied to the analysis and the
+//!    call's [`CallContext`]: suggestions, alerts, and what the turn changes.
 //!
 //! The session layer owns the emit stage (event ids, history, watchers). No
 //! code here knows about gRPC.
@@ -23,19 +23,45 @@ pub mod policy;
 pub mod types;
 
 pub use context::CallContext;
+pub use policy::{Advice, Effects};
 pub use types::*;
 
+use crate::playbook::Playbook;
+use arc_swap::ArcSwap;
 use normalize::Normalized;
+use std::sync::Arc;
 
 /// The whole pipeline, built once at start-up and shared by every call.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Pipeline {
     /// Maps normalized text to intents.
     classifier: intent::IntentClassifier,
     /// Finds emotion cues with their evidence.
     emotions: emotion::EmotionDetector,
-    /// The service playbook.
-    playbook: policy::Playbook,
+    /// The playbook in force; swapped whole by a reload while calls go on
+    /// (each segment uses the one it started with).
+    playbook: ArcSwap<Playbook>,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Pipeline {
+            classifier: intent::IntentClassifier::default(),
+            emotions: emotion::EmotionDetector::default(),
+            playbook: ArcSwap::new(Playbook::embedded()),
+        }
+    }
+}
+
+/// One segment through the pipeline.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    /// The understanding of the segment.
+    pub analysis: Analysis,
+    /// What the playbook advises.
+    pub advice: Advice,
+    /// The playbook that advised (committed with the segment).
+    pub playbook: Arc<Playbook>,
 }
 
 impl Pipeline {
@@ -45,19 +71,56 @@ impl Pipeline {
     }
 
     /// Builds the pipeline with another intent model (`serve --model`).
-    pub fn with_model(model: std::sync::Arc<crate::model::IntentModel>) -> Self {
+    pub fn with_model(model: Arc<crate::model::IntentModel>) -> Self {
         Pipeline {
             classifier: intent::IntentClassifier::new(model),
             ..Self::default()
         }
     }
 
-    /// Analyzes one utterance. `context` supplies the call's current intent so
-    /// that a short follow-up turn that names no new need can carry it over.
-    pub fn analyze(&self, utterance: &Utterance<'_>, context: &CallContext) -> Analysis {
+    /// The playbook in force.
+    pub fn playbook(&self) -> Arc<Playbook> {
+        self.playbook.load_full()
+    }
+
+    /// Puts `playbook` in force from the next segment on.
+    pub fn set_playbook(&self, playbook: Arc<Playbook>) {
+        self.playbook.store(playbook);
+    }
+
+    /// Analyzes one utterance and applies the playbook. `context` supplies
+    /// the call's memory: the current intent (a short follow-up turn that
+    /// names no need of its own carries it over) and what was already shown.
+    pub fn process(
+        &self,
+        utterance: &Utterance<'_>,
+        timing: Timing,
+        context: &CallContext,
+    ) -> Processed {
         let normalized = Normalized::new(utterance.text);
+        let analysis = self.analyze_normalized(utterance, &normalized, context);
+        let playbook = self.playbook.load_full();
+        let advice = policy::advise(&playbook, &analysis, &normalized, timing, context);
+        Processed {
+            analysis,
+            advice,
+            playbook,
+        }
+    }
+
+    /// Analyzes one utterance (no playbook).
+    pub fn analyze(&self, utterance: &Utterance<'_>, context: &CallContext) -> Analysis {
+        self.analyze_normalized(utterance, &Normalized::new(utterance.text), context)
+    }
+
+    fn analyze_normalized(
+        &self,
+        utterance: &Utterance<'_>,
+        normalized: &Normalized<'_>,
+        context: &CallContext,
+    ) -> Analysis {
         let language = utterance.language.unwrap_or(normalized.language);
-        let mut intent = self.classifier.classify(&normalized);
+        let mut intent = self.classifier.classify(normalized);
         let mut intent_carried_over = false;
         // A turn that names no need of its own (out of scope, or no intent
         // the model is sure of) keeps the call's current need.
@@ -77,21 +140,11 @@ impl Pipeline {
             speaker: utterance.speaker,
             language,
             intent,
-            emotions: self.emotions.detect(&normalized),
-            entities: entities::extract(&normalized),
+            emotions: self.emotions.detect(normalized),
+            entities: entities::extract(normalized),
             is_final: utterance.is_final,
             intent_carried_over,
-            asks_what_next: intent::asks_what_next(&normalized),
+            asks_what_next: intent::asks_what_next(normalized),
         }
-    }
-
-    /// What the playbook advises after `analysis`, most urgent first.
-    pub fn assist(
-        &self,
-        analysis: &Analysis,
-        timing: Timing,
-        context: &CallContext,
-    ) -> Vec<Assist> {
-        self.playbook.advise(analysis, timing, context)
     }
 }

@@ -1,390 +1,686 @@
-//! The service playbook: turns an [`Analysis`] and the call's [`CallContext`]
-//! into suggestions for the agent and alerts for a supervisor.
+//! The policy: applies the [`Playbook`] to one analyzed segment and the
+//! call's [`CallContext`], and returns the suggestions for the agent, the
+//! alerts for a supervisor, and what the turn changes in the call's memory.
 //!
-//! Order follows how bank service teams are trained: the mood before the
-//! matter (empathy first), then finding the need (closed question between two
-//! close intents, open question when nothing fits), then confirming it and the
-//! next step. This is the interim rule set; issue #4 makes the playbook
-//! complete and editable by the bank.
+//! The rules run in a fixed order that follows how bank service teams are
+//! trained, and every suggestion says which rule made it and why:
+//!
+//! - customer turns: supervisor alerts; empathy matched to the strongest
+//!   negative emotion (the mood before the matter); help for a confused
+//!   customer; the closing checklist when the customer is done; then the
+//!   need: a closed question between two close intents, an open question
+//!   when nothing fits (not for small talk), else confirm the need by
+//!   paraphrase, probe the need behind it, and offer the next step (again
+//!   whenever the customer asks what to do next);
+//! - agent turns: interruption coaching, positive reframes of negative or
+//!   commanding phrasing, plain words for jargon, pace coaching, and the
+//!   compliance checklist (ticked as the agent says the items, reminded when
+//!   one is due); promises to get back to the customer become follow-ups.
+//!
+//! Then cooldowns and "never the same line twice in a call" filter, the
+//! suggestions are ordered by priority and capped per turn.
 
 use super::{
-    Alert, AlertKind, Analysis, Assist, CallContext, Emotion, Speaker, Suggestion, SuggestionKind,
-    Timing,
+    normalize::{is_cjk, Normalized},
+    Alert, Analysis, Assist, CallContext, Emotion, IntentId, Speaker, Suggestion, Timing,
 };
+use crate::playbook::{Due, Hit, Lang, Playbook, RuleName, Target};
+use std::sync::Arc;
 
-/// Minimum intensity of a negative emotion that calls for an empathetic line.
-const EMPATHY_MIN_INTENSITY: f32 = 0.5;
-
-/// The runner-up intent is "close" when its score is at least this share of
-/// the best one: then a closed question chooses between them.
-const CLOSE_ALTERNATIVE_RATIO: f32 = 0.6;
-
-/// Minimum confidence to confirm a need and offer its next step.
-const CONFIRM_MIN_CONFIDENCE: f32 = 0.5;
-
-/// How the agent can name an intent, and its next step: (id, zh name, en name,
-/// zh next step, en next step).
-const INTENT_TEXTS: &[(&str, &str, &str, &str, &str)] = &[
-    ("check_balance", "查询余额", "your balance", "核实身份后为您查询账户余额。", "Verify the customer's identity, then read out the available balance."),
-    ("transaction_history", "查询交易明细", "your recent transactions", "核实身份后为您查询近期交易明细，并可发送电子对账单。", "Verify identity, then go through the recent transactions or send an e-statement."),
-    ("unrecognized_charge", "核查一笔不认识的扣款", "checking a charge you don't recognize", "与客户逐笔核对交易，必要时冻结卡片并发起争议调查。", "Go through the charge with the customer; if it is not theirs, block the card and open a dispute."),
-    ("card_lost_stolen", "办理卡片挂失", "reporting a lost or stolen card", "立即为客户办理挂失并冻结卡片，再说明补卡流程。", "Block the card right away, then explain how the replacement card is sent."),
-    ("card_declined", "处理刷卡被拒", "your card being declined", "查询拒绝原因（额度、风控、卡片状态），并告知解决方法。", "Look up the decline reason (limit, fraud check, card status) and explain the fix."),
-    ("transfer_money", "办理转账", "making a transfer", "确认收款人和金额，引导客户通过手机银行或柜台转账。", "Confirm payee and amount, and guide the transfer in the app or at a branch."),
-    ("transfer_not_received", "查询未到账的转账", "a transfer that hasn't arrived", "查询转账状态和流水号，告知预计到账时间，必要时发起查询。", "Look up the transfer status and reference, give the expected arrival time, open a trace if needed."),
-    ("credit_card_bill", "信用卡账单和还款", "your credit card bill", "告知本期账单金额、最低还款额和还款日，并介绍还款方式。", "Give the statement balance, minimum payment and due date, and the ways to pay."),
-    ("credit_limit", "调整信用额度", "your credit limit", "查询当前额度，说明提额条件并可提交提额申请。", "Check the current limit, explain the criteria and offer to submit an increase request."),
-    ("loan_inquiry", "咨询贷款", "a loan", "了解贷款用途和金额，介绍适合的产品并预约客户经理。", "Ask about purpose and amount, present suitable products and book an adviser."),
-    ("wealth_products", "咨询理财产品", "investment products", "先了解客户对安全性和流动性的需求，再介绍相应风险等级的产品。", "First ask what matters most (safety, liquidity, return), then present products of the matching risk level."),
-    ("deposit_rates", "咨询存款利率", "deposit rates", "告知当前各期限存款利率，并说明办理渠道。", "Give the current rates per term and how to open the deposit."),
-    ("password_reset", "重置密码", "resetting your password or PIN", "核实身份后引导客户通过手机银行或柜台重置密码。", "Verify identity, then guide the reset in the app or at a branch."),
-    ("account_frozen", "处理账户冻结", "your account being frozen", "查询冻结原因，说明解冻所需材料和渠道。", "Look up why the account is frozen and explain what is needed to lift it."),
-    ("fees_charges", "咨询费用", "fees and charges", "说明该项费用的标准，符合条件时可申请减免。", "Explain the fee and whether a waiver can be requested."),
-    ("exchange_rate", "查询汇率", "exchange rates", "告知当前牌价，并说明购汇渠道和额度。", "Give the current rate and the ways and limits to buy currency."),
-    ("open_account", "开立账户", "opening an account", "说明开户所需证件和渠道，可预约网点。", "Explain the documents needed and the channels; offer a branch appointment."),
-    ("close_account", "销户", "closing your account", "先了解销户原因并尝试挽留，再说明销户流程。", "Ask why and whether something can be fixed, then explain how to close."),
-    ("update_contact_info", "更新联系信息", "updating your contact details", "核实身份后更新联系方式，并确认更新结果。", "Verify identity, update the details and read them back."),
-    ("complaint", "受理投诉", "a complaint", "认真倾听并记录投诉内容，告知处理时限和跟进方式。", "Listen, record the complaint, and give the handling time and how you will follow up."),
-    ("speak_to_human", "转接主管", "speaking to a supervisor", "先尝试解决客户问题；如客户坚持，按流程转接主管。", "Try to resolve the issue first; if the customer insists, transfer to a supervisor per procedure."),
-];
-
-fn intent_texts(
-    intent: &str,
-) -> Option<&'static (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-)> {
-    INTENT_TEXTS.iter().find(|t| t.0 == intent)
+/// What the policy advises for one segment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Advice {
+    /// Alerts first, then suggestions, most urgent first.
+    pub assists: Vec<Assist>,
+    /// What the segment changes in the call's memory once it is final.
+    pub effects: Effects,
 }
 
-/// The playbook's rules.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Playbook;
-
-impl Playbook {
-    /// The advice for one analyzed utterance, most urgent first.
-    pub fn advise(
-        &self,
-        analysis: &Analysis,
-        timing: Timing,
-        context: &CallContext,
-    ) -> Vec<Assist> {
-        let zh = analysis.language.is_chinese();
-        let mut out = Vec::new();
-        match analysis.speaker {
-            Speaker::Customer => {
-                alerts(analysis, context, zh, &mut out);
-                if let Some(s) = empathy(analysis, zh) {
-                    out.push(Assist::Suggestion(s));
-                }
-                need(analysis, zh, &mut out);
-            }
-            Speaker::Agent => {
-                if let Some(customer_end) = context.last_customer_end_ms() {
-                    if timing.start_ms < customer_end {
-                        out.push(Assist::Suggestion(Suggestion {
-                            kind: SuggestionKind::Coaching,
-                            text: pick(
-                                zh,
-                                "请等客户说完再回应，避免打断。",
-                                "Let the customer finish before you answer.",
-                            ),
-                            rationale: format!(
-                                "Agent started at {} ms, before the customer finished at {} ms.",
-                                timing.start_ms, customer_end
-                            ),
-                            confidence: 0.9,
-                            priority: 1,
-                            rule_id: "coaching.interruption",
-                        }));
-                    }
-                }
-            }
-        }
-        out
+impl Advice {
+    /// The suggestions, in order.
+    pub fn suggestions(&self) -> impl Iterator<Item = &Suggestion> {
+        self.assists.iter().filter_map(|a| match a {
+            Assist::Suggestion(s) => Some(s),
+            Assist::Alert(_) => None,
+        })
     }
 }
 
-fn pick(zh: bool, zh_text: &str, en_text: &str) -> String {
-    if zh { zh_text } else { en_text }.to_string()
+/// What a final segment changes in the call's memory beyond the suggestions
+/// and alerts it showed (see [`CallContext::commit`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effects {
+    /// The need was paraphrased back.
+    pub confirmed: Option<IntentId>,
+    /// The need behind the question was probed.
+    pub probed: Option<IntentId>,
+    /// The next step was offered.
+    pub guided: Option<IntentId>,
+    /// Checklist items the agent said.
+    pub ticked: Vec<Arc<str>>,
+    /// Checklist items reminded.
+    pub reminded: Vec<Arc<str>>,
+    /// The agent put the customer on hold.
+    pub hold: bool,
+    /// Items for the summary's follow-ups.
+    pub follow_ups: Vec<String>,
+    /// Negative or commanding phrasings of the agent.
+    pub negative_phrasings: u32,
+    /// Speech units and milliseconds of an agent segment long enough to
+    /// judge its pace.
+    pub pace: Option<(u32, u32)>,
 }
 
-/// Empathy first: one line matched to the strongest negative emotion.
-fn empathy(analysis: &Analysis, zh: bool) -> Option<Suggestion> {
-    let cue = analysis.emotions.iter().find(|c| {
-        c.emotion != Emotion::Satisfaction
-            && c.emotion != Emotion::Confusion
-            && c.intensity >= EMPATHY_MIN_INTENSITY
-    })?;
-    let (rule_id, zh_text, en_text) = match cue.emotion {
-        Emotion::Frustration => ("empathy.frustration", "非常抱歉给您带来不便，我理解您现在的心情，我马上帮您处理。", "I'm really sorry for the trouble — I understand how frustrating this is, and I'll sort it out with you now."),
-        Emotion::Anxiety => ("empathy.anxiety", "您别着急，我们一起来看怎么处理。", "Please don't worry, we'll go through this together."),
-        Emotion::Urgency => ("empathy.urgency", "明白您很着急，我这就优先为您处理。", "I understand this is urgent; I'm on it right now."),
-        Emotion::Sadness => ("empathy.sadness", "听到这个消息我很难过，我们会尽力帮您。", "I'm so sorry to hear that. We'll do everything we can to help."),
-        Emotion::Confusion | Emotion::Satisfaction => return None,
+/// What a suggestion, once shown, records.
+#[derive(Debug, Clone)]
+enum Mark {
+    Confirmed(IntentId),
+    Probed(IntentId),
+    Guided(IntentId),
+    Reminded(Arc<str>),
+}
+
+/// A suggestion before the cap, with what it records if shown.
+struct Candidate {
+    suggestion: Suggestion,
+    mark: Option<Mark>,
+}
+
+/// Advises on one segment. `text` is the segment's normalized text (the
+/// playbook's phrases are matched on it), `timing` its timestamps.
+pub fn advise(
+    playbook: &Playbook,
+    analysis: &Analysis,
+    text: &Normalized<'_>,
+    timing: Timing,
+    context: &CallContext,
+) -> Advice {
+    let lang = Lang::of(analysis.language);
+    let mut turn = Turn {
+        playbook,
+        analysis,
+        context,
+        lang,
+        text,
+        hits: playbook.phrases.scan(text, lang),
+        candidates: Vec::new(),
+        alerts: Vec::new(),
+        effects: Effects::default(),
     };
-    Some(Suggestion {
-        kind: SuggestionKind::Empathy,
-        text: pick(zh, zh_text, en_text),
-        rationale: format!(
-            "Customer shows {:?} (\"{}\"): deal with the mood before the matter.",
-            cue.emotion, cue.evidence
-        )
-        .to_lowercase(),
-        confidence: cue.intensity,
-        priority: 0,
-        rule_id,
-    })
+    match analysis.speaker {
+        Speaker::Customer => {
+            turn.alerts();
+            turn.empathy();
+            turn.closing_due();
+            turn.need();
+        }
+        Speaker::Agent => {
+            turn.interruption(timing);
+            turn.reframes();
+            turn.pace(timing);
+            turn.checklist();
+            turn.promises();
+        }
+    }
+    turn.finish()
 }
 
-/// Finding the need: a question when it is unclear, else confirm and guide.
-fn need(analysis: &Analysis, zh: bool, out: &mut Vec<Assist>) {
-    let intent = &analysis.intent;
-    if intent.is_out_of_scope() {
-        if !analysis.is_final {
-            // An interim that fits nothing yet: the customer is still talking.
+/// The work on one segment.
+struct Turn<'a> {
+    playbook: &'a Playbook,
+    analysis: &'a Analysis,
+    context: &'a CallContext,
+    lang: Lang,
+    text: &'a Normalized<'a>,
+    /// The playbook phrases found in the segment.
+    hits: Vec<Hit>,
+    candidates: Vec<Candidate>,
+    alerts: Vec<Alert>,
+    effects: Effects,
+}
+
+impl Turn<'_> {
+    /// Proposes a suggestion of rule `name` (as `rule_id`, default the
+    /// rule's own id) unless the rule is disabled, cooling down, or has no
+    /// variant left that the call has not shown yet.
+    fn suggest(
+        &mut self,
+        name: RuleName,
+        rule_id: Option<&Arc<str>>,
+        slots: &[(&str, &str)],
+        rationale: String,
+        confidence: f32,
+        mark: Option<Mark>,
+    ) {
+        let Some(rule) = self.playbook.rule(name) else {
             return;
-        }
-        out.push(Assist::Suggestion(Suggestion {
-            kind: SuggestionKind::ClarifyingQuestion,
-            text: pick(
-                zh,
-                "您能具体说说遇到什么问题了吗？",
-                "Could you tell me a bit more about what's happening?",
-            ),
-            rationale: "No known need fits what the customer said: ask an open question.".into(),
-            confidence: 0.6,
-            priority: 2,
-            rule_id: "clarify.open",
-        }));
-        return;
-    }
-    if let (Some((second, score)), Some(first)) =
-        (intent.alternatives.first(), intent_texts(&intent.intent))
-    {
-        let score = *score;
-        if let Some(second_texts) =
-            intent_texts(second).filter(|_| score >= CLOSE_ALTERNATIVE_RATIO * intent.confidence)
-        {
-            let text = if zh {
-                format!("您是想{}还是{}呢？", first.1, second_texts.1)
-            } else {
-                format!("Are you asking about {} or {}?", first.2, second_texts.2)
-            };
-            out.push(Assist::Suggestion(Suggestion {
-                kind: SuggestionKind::ClarifyingQuestion,
-                text,
-                rationale: format!(
-                    "Two needs are close ({} {:.2} vs {} {:.2}): ask a closed question.",
-                    intent.intent, intent.confidence, second, score
-                ),
-                confidence: 0.7,
-                priority: 2,
-                rule_id: "clarify.closed",
-            }));
-            return;
-        }
-    }
-    let Some(texts) = intent_texts(&intent.intent) else {
-        return;
-    };
-    if intent.confidence < CONFIRM_MIN_CONFIDENCE && !analysis.intent_carried_over {
-        return;
-    }
-    if !analysis.intent_carried_over {
-        let facts: Vec<&str> = analysis.entities.iter().map(|e| e.text.as_str()).collect();
-        let detail = if facts.is_empty() {
-            String::new()
-        } else {
-            format!("（{}）", facts.join("，"))
         };
-        let text = if zh {
-            format!("我确认一下，您是想{}{}，对吗？", texts.1, detail)
+        let id = rule_id.unwrap_or(&rule.id);
+        if !self
+            .context
+            .cooled_down(id, self.analysis.speaker, rule.cooldown_turns)
+        {
+            return;
+        }
+        let value = |slot: &str| slots.iter().find(|(k, _)| *k == slot).map(|(_, v)| *v);
+        let text = rule
+            .variants
+            .get(self.lang)
+            .iter()
+            .filter_map(|t| t.render(value))
+            .find(|text| {
+                !self.context.said(text)
+                    && !self.candidates.iter().any(|c| c.suggestion.text == *text)
+            });
+        let Some(text) = text else {
+            return;
+        };
+        self.candidates.push(Candidate {
+            suggestion: Suggestion {
+                kind: name.kind(),
+                text,
+                rationale,
+                confidence: confidence.clamp(0.0, 1.0),
+                priority: rule.priority,
+                rule_id: id.clone(),
+            },
+            mark,
+        });
+    }
+
+    fn zh(&self) -> bool {
+        self.lang == Lang::Zh
+    }
+
+    /// The original words of a phrase hit, for rationales.
+    fn quote(&self, hit: &Hit) -> &str {
+        self.text.quote(hit.range.clone())
+    }
+
+    /// Supervisor alerts: intents, phrases and emotion patterns.
+    fn alerts(&mut self) {
+        if !self.analysis.is_final {
+            return;
+        }
+        let intent = &*self.analysis.intent.intent;
+        for (i, rule) in self.playbook.alerts.iter().enumerate() {
+            if self.context.alert_raised(&rule.id) {
+                continue;
+            }
+            let Some(text) = rule.text.get(self.lang) else {
+                continue;
+            };
+            let by_intent = (!self.analysis.intent_carried_over
+                && rule.intents.iter().any(|i| i == intent))
+            .then(|| format!("intent {intent} ({:.2})", self.analysis.intent.confidence));
+            let by_phrase = || {
+                self.hits
+                    .iter()
+                    .find(|h| h.target == Target::Alert(i as u16))
+                    .map(|h| format!("\"{}\"", self.quote(h)))
+            };
+            let by_emotion = || {
+                let t = rule.emotion?;
+                let mut seen = self
+                    .context
+                    .recent_intensities(t.emotion, t.turns as usize - 1);
+                seen.push(self.intensity(t.emotion));
+                let held = seen.len() == t.turns as usize
+                    && seen.iter().all(|&x| x >= t.min_intensity)
+                    && (!t.rising || seen.windows(2).all(|w| w[1] > w[0]));
+                held.then(|| {
+                    let series: Vec<String> = seen.iter().map(|x| format!("{x:.2}")).collect();
+                    format!(
+                        "{:?} over {} turns ({})",
+                        t.emotion,
+                        t.turns,
+                        series.join(" → ")
+                    )
+                    .to_lowercase()
+                })
+            };
+            let Some(why) = by_intent.or_else(by_phrase).or_else(by_emotion) else {
+                continue;
+            };
+            self.alerts.push(Alert {
+                kind: rule.kind,
+                text: text.clone(),
+                rationale: format!("{}: {why}", rule.id),
+                rule_id: rule.id.clone(),
+            });
+            if let Some(item) = rule.follow_up.get(self.lang) {
+                self.effects.follow_ups.push(item.clone());
+            }
+        }
+    }
+
+    /// The strength of `emotion` in this segment (0 when absent).
+    fn intensity(&self, emotion: Emotion) -> f32 {
+        self.analysis
+            .emotions
+            .iter()
+            .filter(|c| c.emotion == emotion)
+            .map(|c| c.intensity)
+            .fold(0.0, f32::max)
+    }
+
+    /// Empathy first: one line matched to the strongest negative emotion;
+    /// a confused customer gets the explanation offered again.
+    fn empathy(&mut self) {
+        let min = self.playbook.limits.empathy_min_intensity;
+        let negative = self.analysis.emotions.iter().find_map(|c| {
+            let rule = match c.emotion {
+                Emotion::Frustration => RuleName::EmpathyFrustration,
+                Emotion::Anxiety => RuleName::EmpathyAnxiety,
+                Emotion::Urgency => RuleName::EmpathyUrgency,
+                Emotion::Sadness => RuleName::EmpathySadness,
+                Emotion::Confusion | Emotion::Satisfaction => return None,
+            };
+            (c.intensity >= min).then_some((rule, c))
+        });
+        if let Some((rule, cue)) = negative {
+            let why = if self.zh() {
+                format!("客户表现出{}（「{}」）：先处理心情，再处理事情。", zh_emotion(cue.emotion), cue.evidence)
+            } else {
+                format!(
+                    "The customer shows {} (\"{}\"): deal with the mood before the matter.",
+                    format!("{:?}", cue.emotion).to_lowercase(),
+                    cue.evidence
+                )
+            };
+            self.suggest(rule, None, &[], why, cue.intensity, None);
+        }
+        if let Some(cue) = self
+            .analysis
+            .emotions
+            .iter()
+            .find(|c| c.emotion == Emotion::Confusion && c.intensity >= min)
+        {
+            let why = if self.zh() {
+                format!("客户没有听明白（「{}」）。", cue.evidence)
+            } else {
+                format!("The customer is confused (\"{}\").", cue.evidence)
+            };
+            self.suggest(RuleName::ClarifyConfusion, None, &[], why, cue.intensity, None);
+        }
+    }
+
+    /// The closing items of the checklist, reminded when the customer
+    /// signals the end of the call.
+    fn closing_due(&mut self) {
+        let Some(hit) = self.hits.iter().find(|h| h.target == Target::CustomerDone) else {
+            return;
+        };
+        let why = if self.zh() {
+            format!("客户表示没有其他问题了（「{}」）。", self.quote(hit))
+        } else {
+            format!("The customer is wrapping up (\"{}\").", self.quote(hit))
+        };
+        self.remind(Due::Closing, &why);
+    }
+
+    /// Reminds every checklist item due `due` that is neither said nor
+    /// reminded yet.
+    fn remind(&mut self, due: Due, why: &str) {
+        let playbook = self.playbook;
+        for item in playbook.checklist.iter().filter(|i| i.due == due) {
+            if self.context.ticked(&item.id)
+                || self.context.reminded(&item.id)
+                || self.effects.ticked.contains(&item.id)
+            {
+                continue;
+            }
+            let (Some(label), Some(say)) = (item.label.get(self.lang), item.say.get(self.lang))
+            else {
+                continue;
+            };
+            self.suggest(
+                RuleName::ComplianceReminder,
+                Some(&item.rule_id),
+                &[("item", label), ("say", say)],
+                format!("{} ({}) {why}", item.id, label),
+                0.9,
+                Some(Mark::Reminded(item.id.clone())),
+            );
+        }
+    }
+
+    /// Finding the need: a question when it is unclear, else confirm it,
+    /// probe the need behind it and offer the next step.
+    fn need(&mut self) {
+        let analysis = self.analysis;
+        let intent = &analysis.intent;
+        let limits = &self.playbook.limits;
+        if intent.is_out_of_scope() {
+            if analysis.is_final && self.substantial() {
+                let why = if self.zh() {
+                    "没有已知的诉求与客户所说的相符：用开放式问题了解需求。".to_string()
+                } else {
+                    "No known need fits what the customer said: ask an open question.".to_string()
+                };
+                self.suggest(RuleName::ClarifyOpen, None, &[], why, 0.6, None);
+            }
+            return;
+        }
+        let Some(texts) = self.playbook.intent(&intent.intent, self.lang) else {
+            return;
+        };
+        let runner_up = intent.alternatives.first().filter(|(_, score)| {
+            !analysis.intent_carried_over && *score >= limits.close_alternative_ratio * intent.confidence
+        });
+        if let Some((second, score)) = runner_up {
+            if let Some(second_texts) = self.playbook.intent(second, self.lang) {
+                let why = format!(
+                    "{} {:.2} ~ {second} {score:.2}: {}",
+                    intent.intent,
+                    intent.confidence,
+                    if self.zh() { "两种诉求接近，用封闭式问题确认。" } else { "two needs are close; ask a closed question." }
+                );
+                self.suggest(
+                    RuleName::ClarifyClosed,
+                    None,
+                    &[("first", &texts.name), ("second", &second_texts.name)],
+                    why,
+                    1.0 - (intent.confidence - score),
+                    None,
+                );
+                return;
+            }
+        }
+        let carried = analysis.intent_carried_over;
+        if intent.confidence < limits.confirm_min_confidence && !carried {
+            return;
+        }
+        let id = &intent.intent;
+        if !carried && !self.context.confirmed(id) {
+            let entities: Vec<(&str, &str)> = analysis
+                .entities
+                .iter()
+                .map(|e| (e.kind, e.text.as_str()))
+                .collect();
+            let value = |slot: &str| entities.iter().find(|(k, _)| *k == slot).map(|(_, v)| *v);
+            if let Some(paraphrase) = texts.paraphrase.render(value) {
+                let facts: Vec<String> = entities.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let why = format!(
+                    "{id} {:.2}{}{}",
+                    intent.confidence,
+                    if facts.is_empty() { String::new() } else { format!(" [{}]", facts.join(", ")) },
+                    if self.zh() { "：复述需求，请客户确认。" } else { ": paraphrase the need back to confirm it." }
+                );
+                self.suggest(
+                    RuleName::ConfirmNeed,
+                    None,
+                    &[("paraphrase", &paraphrase)],
+                    why,
+                    intent.confidence,
+                    Some(Mark::Confirmed(id.clone())),
+                );
+            }
+        }
+        if !carried && !self.context.probed(id) {
+            for probe in &texts.probe {
+                let before = self.candidates.len();
+                let why = if self.zh() {
+                    format!("{id}：了解问题背后的真实需求。")
+                } else {
+                    format!("{id}: find the need behind the question.")
+                };
+                self.suggest(
+                    RuleName::NeedProbe,
+                    None,
+                    &[("probe", probe)],
+                    why,
+                    intent.confidence,
+                    Some(Mark::Probed(id.clone())),
+                );
+                if self.candidates.len() > before {
+                    break;
+                }
+            }
+        }
+        if !self.context.guided(id) || analysis.asks_what_next {
+            let why = if analysis.asks_what_next {
+                if self.zh() {
+                    format!("客户在问下一步怎么办（{id}）。")
+                } else {
+                    format!("The customer asks what happens next ({id}).")
+                }
+            } else if self.zh() {
+                format!("{id}：诉求明确，给出下一步。")
+            } else {
+                format!("{id}: the need is clear; offer the next step.")
+            };
+            for next in &texts.next {
+                let before = self.candidates.len();
+                self.suggest(
+                    RuleName::NextStep,
+                    None,
+                    &[("next", next), ("need", &texts.label)],
+                    why.clone(),
+                    intent.confidence,
+                    Some(Mark::Guided(id.clone())),
+                );
+                if self.candidates.len() > before {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Whether the customer said enough to be asked what they need (short
+    /// small talk gets nothing).
+    fn substantial(&self) -> bool {
+        speech_units(&self.text.text, self.lang)
+            >= *self.playbook.limits.open_question_min_units.get(self.lang)
+    }
+
+    /// Coaching when the agent starts before the customer has finished.
+    fn interruption(&mut self, timing: Timing) {
+        let Some(customer_end) = self.context.last_customer_end_ms() else {
+            return;
+        };
+        if timing.start_ms >= customer_end {
+            return;
+        }
+        let why = if self.zh() {
+            format!("坐席在 {} ms 开始说话，客户到 {customer_end} ms 才说完。", timing.start_ms)
         } else {
             format!(
-                "Just to confirm, you're calling about {}{}, is that right?",
-                texts.2,
-                if facts.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", facts.join(", "))
-                }
+                "The agent started at {} ms, before the customer finished at {customer_end} ms.",
+                timing.start_ms
             )
         };
-        out.push(Assist::Suggestion(Suggestion {
-            kind: SuggestionKind::Confirmation,
-            text,
-            rationale: format!(
-                "The need is clear ({} {:.2}): paraphrase it back to confirm.",
-                intent.intent, intent.confidence
-            ),
-            confidence: intent.confidence,
-            priority: 3,
-            rule_id: "confirm.need",
-        }));
+        self.suggest(RuleName::CoachingInterruption, None, &[], why, 0.9, None);
     }
-    if analysis.intent_carried_over && !analysis.asks_what_next {
-        // A follow-up turn on a known need: the next step was already offered.
-        return;
-    }
-    out.push(Assist::Suggestion(Suggestion {
-        kind: SuggestionKind::NextStep,
-        text: pick(zh, texts.3, texts.4),
-        rationale: format!("Next step for {}.", intent.intent),
-        confidence: intent.confidence,
-        priority: 4,
-        rule_id: "next_step",
-    }));
-}
 
-/// Supervisor alerts, each raised once per call.
-fn alerts(analysis: &Analysis, context: &CallContext, zh: bool, out: &mut Vec<Assist>) {
-    let frustrated = analysis
-        .emotions
-        .iter()
-        .any(|c| c.emotion == Emotion::Frustration);
-    let sad = analysis
-        .emotions
-        .iter()
-        .any(|c| c.emotion == Emotion::Sadness && c.intensity >= 0.7);
-    let candidates = [
-        (
-            &*analysis.intent.intent == "speak_to_human",
-            AlertKind::SupervisorRequest,
-            "客户要求转接主管",
-            "Customer asks for a supervisor",
-            "Intent speak_to_human.",
-        ),
-        (
-            &*analysis.intent.intent == "complaint",
-            AlertKind::Complaint,
-            "客户提出投诉",
-            "Customer is making a complaint",
-            "Intent complaint.",
-        ),
-        (
-            frustrated && context.frustrated_turns() >= 1,
-            AlertKind::EscalationRisk,
-            "客户连续表现出不满，存在升级风险",
-            "Customer frustrated in consecutive turns",
-            "Frustration in two or more customer turns in a row.",
-        ),
-        (
-            sad,
-            AlertKind::VulnerableCustomer,
-            "客户可能处于困难或悲伤中",
-            "Customer may be vulnerable (hardship or grief)",
-            "Strong sadness cue.",
-        ),
-    ];
-    for (hit, kind, zh_text, en_text, rationale) in candidates {
-        if hit && !context.alert_raised(kind) {
-            out.push(Assist::Alert(Alert {
-                kind,
-                text: pick(zh, zh_text, en_text),
-                rationale: rationale.into(),
-            }));
+    /// Positive words for negative phrasing, plain words for jargon.
+    fn reframes(&mut self) {
+        let playbook = self.playbook;
+        for hit in self.hits.clone() {
+            let phrase = self.quote(&hit).to_string();
+            match hit.target {
+                Target::Reframe(i) => {
+                    self.effects.negative_phrasings += 1;
+                    let reframe = &playbook.reframes[i as usize];
+                    let why = if self.zh() {
+                        format!("坐席说了「{phrase}」：换成积极、可行的说法。")
+                    } else {
+                        format!("The agent said \"{phrase}\": say what can be done instead.")
+                    };
+                    for say in reframe.say.get(self.lang) {
+                        let before = self.candidates.len();
+                        self.suggest(
+                            RuleName::Reframe,
+                            Some(&reframe.rule_id),
+                            &[("say", say), ("phrase", &phrase)],
+                            why.clone(),
+                            0.8,
+                            None,
+                        );
+                        if self.candidates.len() > before {
+                            break;
+                        }
+                    }
+                }
+                Target::Jargon(i) => {
+                    let jargon = &playbook.jargon[i as usize];
+                    let Some(plain) = jargon.plain.get(self.lang) else {
+                        continue;
+                    };
+                    let why = if self.zh() {
+                        format!("「{phrase}」是专业术语：用客户听得懂的话。")
+                    } else {
+                        format!("\"{phrase}\" is jargon: use words the customer knows.")
+                    };
+                    self.suggest(
+                        RuleName::PlainLanguage,
+                        Some(&jargon.rule_id),
+                        &[("term", &phrase), ("plain", plain)],
+                        why,
+                        0.7,
+                        None,
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Coaching when the agent speaks far faster than a steady pace.
+    fn pace(&mut self, timing: Timing) {
+        let ms = timing.end_ms.saturating_sub(timing.start_ms);
+        if !self.analysis.is_final || ms < self.playbook.limits.pace_min_duration_ms || ms == 0 {
+            return;
+        }
+        let units = speech_units(&self.text.text, self.lang) as u32;
+        self.effects.pace = Some((units, ms));
+        let rate = units as f32 * 1000.0 / ms as f32;
+        let limit = *self.playbook.limits.max_rate.get(self.lang);
+        if rate <= limit {
+            return;
+        }
+        let unit = if self.zh() { "字/秒" } else { "words/s" };
+        let (rate_text, limit_text) = (format!("{rate:.1} {unit}"), format!("{limit:.1} {unit}"));
+        let why = format!("{units} / {:.1} s = {rate_text} > {limit_text}", ms as f32 / 1000.0);
+        self.suggest(
+            RuleName::CoachingPace,
+            None,
+            &[("rate", &rate_text), ("limit", &limit_text)],
+            why,
+            0.8,
+            None,
+        );
+    }
+
+    /// Ticks the checklist items the agent says; reminds the greeting when
+    /// the agent's first turn lacks it, and the thanks when the agent puts
+    /// the customer on hold.
+    fn checklist(&mut self) {
+        let agent_turn = self.context.turns(Speaker::Agent);
+        let opening = agent_turn < self.playbook.limits.opening_within_agent_turns;
+        let playbook = self.playbook;
+        for hit in &self.hits {
+            let Target::Checklist(i) = hit.target else {
+                continue;
+            };
+            let item = &playbook.checklist[i as usize];
+            let counts = match item.due {
+                Due::Opening => opening,
+                Due::AfterHold => self.context.on_hold(),
+                Due::Closing | Due::Anytime => true,
+            };
+            if counts && !self.effects.ticked.contains(&item.id) {
+                self.effects.ticked.push(item.id.clone());
+            }
+        }
+        if !self.analysis.is_final {
+            return;
+        }
+        self.effects.hold = self.hits.iter().any(|h| h.target == Target::Hold);
+        if agent_turn == 0 {
+            let why = if self.zh() { "开场没有问候客户。" } else { "The call opened without a greeting." };
+            self.remind(Due::Opening, why);
+        }
+        if let Some(hit) = self.hits.iter().find(|h| h.target == Target::Hold) {
+            let why = if self.zh() {
+                format!("坐席请客户等待（「{}」）：回来时先感谢客户的耐心。", self.quote(hit))
+            } else {
+                format!("The agent put the customer on hold (\"{}\"): thank them when you're back.", self.quote(hit))
+            };
+            self.remind(Due::AfterHold, &why);
+        }
+    }
+
+    /// The agent's promises to get back to the customer become follow-ups.
+    fn promises(&mut self) {
+        if !self.analysis.is_final {
+            return;
+        }
+        let Some(template) = self.playbook.follow_up.get(self.lang) else {
+            return;
+        };
+        let Some(hit) = self.hits.iter().find(|h| h.target == Target::Promise) else {
+            return;
+        };
+        let need = self
+            .context
+            .current_intent()
+            .and_then(|i| self.playbook.intent(&i, self.lang))
+            .map(|t| t.label.as_str())
+            .unwrap_or(if self.zh() { "客户诉求" } else { "Customer request" });
+        let promise = self.quote(hit);
+        if let Some(item) = template.render(|slot| match slot {
+            "need" => Some(need),
+            "promise" => Some(promise),
+            _ => None,
+        }) {
+            self.effects.follow_ups.push(item);
+        }
+    }
+
+    /// Orders by priority (stable: rule order breaks ties), caps per turn,
+    /// and records what the shown suggestions mean.
+    fn finish(mut self) -> Advice {
+        self.candidates
+            .sort_by_key(|c| c.suggestion.priority);
+        self.candidates
+            .truncate(self.playbook.limits.max_suggestions_per_turn);
+        let mut assists: Vec<Assist> = self.alerts.into_iter().map(Assist::Alert).collect();
+        for Candidate { suggestion, mark } in self.candidates {
+            match mark {
+                Some(Mark::Confirmed(i)) => self.effects.confirmed = Some(i),
+                Some(Mark::Probed(i)) => self.effects.probed = Some(i),
+                Some(Mark::Guided(i)) => self.effects.guided = Some(i),
+                Some(Mark::Reminded(id)) => self.effects.reminded.push(id),
+                None => {}
+            }
+            assists.push(Assist::Suggestion(suggestion));
+        }
+        Advice {
+            assists,
+            effects: self.effects,
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pipeline::{Pipeline, Utterance};
-
-    fn advise(text: &str, context: &CallContext) -> Vec<Assist> {
-        let p = Pipeline::new();
-        let u = Utterance {
-            text,
-            speaker: Speaker::Customer,
-            language: None,
-            is_final: true,
-        };
-        let a = p.analyze(&u, context);
-        p.assist(&a, Timing::default(), context)
+/// How much was said: Chinese characters for `zh`, Latin words for `en`.
+fn speech_units(text: &str, lang: Lang) -> usize {
+    match lang {
+        Lang::Zh => text.chars().filter(|&c| is_cjk(c)).count(),
+        Lang::En => text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '\''))
+            .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+            .count(),
     }
+}
 
-    fn kinds(assists: &[Assist]) -> Vec<SuggestionKind> {
-        assists
-            .iter()
-            .filter_map(|a| match a {
-                Assist::Suggestion(s) => Some(s.kind),
-                Assist::Alert(_) => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn empathy_comes_before_the_matter() {
-        let k = kinds(&advise("我的卡丢了，我好担心", &CallContext::default()));
-        assert_eq!(
-            k,
-            vec![
-                SuggestionKind::Empathy,
-                SuggestionKind::Confirmation,
-                SuggestionKind::NextStep
-            ]
-        );
-    }
-
-    #[test]
-    fn close_needs_get_a_closed_question() {
-        // Built by hand: this tests the rule, not the model.
-        let analysis = Analysis {
-            speaker: Speaker::Customer,
-            language: crate::pipeline::Language::ZhCn,
-            intent: crate::pipeline::IntentPrediction {
-                intent: "check_balance".into(),
-                confidence: 0.48,
-                alternatives: vec![("transaction_history".into(), 0.41)],
-            },
-            emotions: Vec::new(),
-            entities: Vec::new(),
-            is_final: true,
-            intent_carried_over: false,
-            asks_what_next: false,
-        };
-        let a = Playbook.advise(&analysis, Timing::default(), &CallContext::default());
-        assert_eq!(a.len(), 1, "{a:?}");
-        let Assist::Suggestion(s) = &a[0] else {
-            panic!("expected a suggestion")
-        };
-        assert_eq!(s.kind, SuggestionKind::ClarifyingQuestion);
-        assert_eq!(s.text, "您是想查询余额还是查询交易明细呢？");
-        let clear = Analysis {
-            intent: crate::pipeline::IntentPrediction {
-                alternatives: vec![("transaction_history".into(), 0.1)],
-                confidence: 0.85,
-                ..analysis.intent.clone()
-            },
-            ..analysis
-        };
-        let a = Playbook.advise(&clear, Timing::default(), &CallContext::default());
-        assert_eq!(
-            kinds(&a),
-            vec![SuggestionKind::Confirmation, SuggestionKind::NextStep]
-        );
-    }
-
-    #[test]
-    fn unknown_need_gets_an_open_question() {
-        let a = advise("hello there", &CallContext::default());
-        assert_eq!(kinds(&a), vec![SuggestionKind::ClarifyingQuestion]);
-    }
-
-    #[test]
-    fn supervisor_request_raises_an_alert_once() {
-        let mut ctx = CallContext::default();
-        assert!(advise("I want to talk to your supervisor", &ctx)
-            .iter()
-            .any(|a| matches!(a, Assist::Alert(al) if al.kind == AlertKind::SupervisorRequest)));
-        ctx.record_alert(AlertKind::SupervisorRequest);
-        assert!(!advise("I want to talk to your supervisor", &ctx)
-            .iter()
-            .any(|a| matches!(a, Assist::Alert(_))));
+fn zh_emotion(emotion: Emotion) -> &'static str {
+    match emotion {
+        Emotion::Frustration => "不满",
+        Emotion::Anxiety => "焦虑",
+        Emotion::Confusion => "困惑",
+        Emotion::Urgency => "着急",
+        Emotion::Sadness => "难过",
+        Emotion::Satisfaction => "满意",
     }
 }

@@ -185,9 +185,9 @@ pub struct Suggestion {
     pub confidence: f32,
     /// Lower is more urgent.
     pub priority: u32,
-    /// The playbook rule that produced it; a segment never shows the same
-    /// rule twice.
-    pub rule_id: &'static str,
+    /// The playbook rule that produced it (`empathy.anxiety`,
+    /// `reframe.cannot_do`…).
+    pub rule_id: std::sync::Arc<str>,
 }
 
 /// Why a supervisor should look at a call.
@@ -212,6 +212,8 @@ pub struct Alert {
     pub text: String,
     /// Why.
     pub rationale: String,
+    /// The playbook alert that raised it; each is raised once per call.
+    pub rule_id: std::sync::Arc<str>,
 }
 
 /// One piece of advice from the playbook.

@@ -6,7 +6,10 @@ use super::{
     CallId, CallStart, CallSummary, Event, FeedbackAction, Segment,
 };
 use crate::{
-    pipeline::{Assist, CallContext, Emotion, IntentId, Pipeline, Suggestion, Timing, Utterance},
+    pipeline::{
+        Advice, Assist, CallContext, Emotion, IntentId, Pipeline, Processed, Suggestion, Timing,
+        Utterance,
+    },
     Error,
 };
 use parking_lot::Mutex;
@@ -79,11 +82,25 @@ struct OpenSegment {
     active: Vec<Standing>,
 }
 
+impl OpenSegment {
+    /// Whether exactly the suggestions of `advice` are standing.
+    fn shows(&self, advice: &Advice) -> bool {
+        let mut wanted = 0;
+        for s in advice.suggestions() {
+            wanted += 1;
+            if !self.active.iter().any(|standing| standing.says(s)) {
+                return false;
+            }
+        }
+        wanted == self.active.len()
+    }
+}
+
 /// A suggestion shown for a segment that is not final yet.
 #[derive(Debug)]
 struct Standing {
     /// The rule that made it.
-    rule_id: &'static str,
+    rule_id: Arc<str>,
     /// The words it suggested.
     text: String,
     /// Its id within the call.
@@ -176,11 +193,15 @@ impl Call {
             language: state.start.as_ref().and_then(|s| s.language),
             is_final: segment.is_final,
         };
-        let analysis = pipeline.analyze(&utterance, &state.context);
         let timing = Timing {
             start_ms: segment.start_ms,
             end_ms: segment.end_ms,
         };
+        let Processed {
+            analysis,
+            advice,
+            playbook,
+        } = pipeline.process(&utterance, timing, &state.context);
         let mut open = state.open.remove(&segment.id).unwrap_or_default();
         let key = (
             analysis.intent.intent.clone(),
@@ -191,40 +212,33 @@ impl Call {
                 .collect::<Vec<_>>(),
         );
         let mut events = Vec::new();
-        if !segment.is_final && open.last.as_ref() == Some(&key) {
+        if !segment.is_final && open.last.as_ref() == Some(&key) && open.shows(&advice) {
             // The revision changes nothing the agent would see.
             state.open.insert(segment.id.clone(), open);
             return Ok(events);
         }
-        let assists = pipeline.assist(&analysis, timing, &state.context);
         events.push(state.log.emit(
             &self.id,
             &segment.id,
             received,
             Payload::Analysis(analysis.clone()),
         ));
-        state.reconcile(
-            &self.id,
-            segment,
-            received,
-            &assists,
-            &mut open,
-            &mut events,
-        );
+        state.reconcile(&self.id, segment, received, &advice, &mut open, &mut events);
         if segment.is_final {
-            for assist in assists {
+            for assist in &advice.assists {
                 if let Assist::Alert(alert) = assist {
-                    state.context.record_alert(alert.kind);
                     state.stats.alerts.push(alert.kind);
                     events.push(state.log.emit(
                         &self.id,
                         &segment.id,
                         received,
-                        Payload::Alert(alert),
+                        Payload::Alert(alert.clone()),
                     ));
                 }
             }
-            state.context.commit(&analysis, timing);
+            state
+                .context
+                .commit(&analysis, timing, &advice.assists, &advice.effects, &playbook);
             state.stats.record(segment, &analysis);
             state
                 .finals
@@ -337,24 +351,18 @@ impl CallState {
         self.log.watchers()
     }
 
-    /// Emits the suggestions of `assists` that are not already standing for
-    /// the segment, and retracts those standing that `assists` no longer has.
+    /// Emits the suggestions of `advice` that are not already standing for
+    /// the segment, and retracts those standing that `advice` no longer has.
     fn reconcile(
         &mut self,
         call_id: &CallId,
         segment: &Segment,
         received: Instant,
-        assists: &[Assist],
+        advice: &Advice,
         open: &mut OpenSegment,
         events: &mut Vec<Arc<Event>>,
     ) {
-        let wanted: Vec<_> = assists
-            .iter()
-            .filter_map(|a| match a {
-                Assist::Suggestion(s) => Some(s),
-                Assist::Alert(_) => None,
-            })
-            .collect();
+        let wanted: Vec<_> = advice.suggestions().collect();
         let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut open.active)
             .into_iter()
             .partition(|standing| wanted.iter().any(|s| standing.says(s)));
@@ -383,7 +391,7 @@ impl CallState {
             let id = format!("sg-{}", self.stats.shown);
             self.suggestions.insert(id.clone(), None);
             open.active.push(Standing {
-                rule_id: suggestion.rule_id,
+                rule_id: suggestion.rule_id.clone(),
                 text: suggestion.text.clone(),
                 id: id.clone(),
             });
@@ -403,6 +411,7 @@ impl CallState {
             start.and_then(|s| s.language),
             end_reason,
             self.suggestions.values().flatten().copied(),
+            &self.context,
         )
     }
 }

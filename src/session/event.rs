@@ -165,6 +165,7 @@ mod tests {
             kind: AlertKind::Complaint,
             text: String::new(),
             rationale: String::new(),
+            rule_id: "complaint".into(),
         })
     }
 

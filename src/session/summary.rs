@@ -1,8 +1,12 @@
 //! The call summary and the running statistics it is built from.
 
 use super::{CallId, FeedbackAction, Segment};
-use crate::pipeline::{
-    intent::OUT_OF_SCOPE, AlertKind, Analysis, Emotion, IntentId, Language, Speaker,
+use crate::{
+    pipeline::{
+        context::ChecklistResult, intent::OUT_OF_SCOPE, AlertKind, Analysis, CallContext, Emotion,
+        IntentId, Language, Speaker,
+    },
+    playbook::Lang,
 };
 
 /// At most this many points are kept in a call's emotion timeline; later
@@ -46,6 +50,12 @@ pub struct CallSummary {
     pub customer_stats: SpeechStats,
     /// A short readable summary in the call's language.
     pub text: String,
+    /// The strongest customer emotion cue of the call.
+    pub peak_emotion: Option<EmotionPoint>,
+    /// The compliance checklist with what the agent said.
+    pub checklist: Vec<ChecklistResult>,
+    /// The agent's share of the talk time, in [0, 1].
+    pub agent_talk_ratio: f32,
 }
 
 /// One emotion cue at one moment.
@@ -62,7 +72,7 @@ pub struct EmotionPoint {
 }
 
 /// One side's speech.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SpeechStats {
     /// Final segments.
     pub turns: u32,
@@ -70,6 +80,11 @@ pub struct SpeechStats {
     pub talk_ms: u32,
     /// Segments started before the other side's previous segment ended.
     pub interruptions: u32,
+    /// Characters (Mandarin) or words (English) per second over the
+    /// segments long enough to judge; 0 when not measured (customers).
+    pub speaking_rate: f32,
+    /// Negative or commanding phrasings (agents).
+    pub negative_phrasings: u32,
 }
 
 /// Running statistics of a call, updated with every final segment.
@@ -157,7 +172,8 @@ impl CallStats {
         langs[best]
     }
 
-    /// Builds the summary.
+    /// Builds the summary; `context` supplies what the policy tracked
+    /// (follow-ups, checklist, the agent's pace and phrasing).
     pub(super) fn summarize(
         &self,
         call_id: &CallId,
@@ -165,8 +181,10 @@ impl CallStats {
         language: Option<Language>,
         end_reason: Option<&str>,
         feedback: impl Iterator<Item = FeedbackAction>,
+        context: &CallContext,
     ) -> CallSummary {
         let language = language.unwrap_or_else(|| self.detected_language());
+        let lang = Lang::of(language);
         let primary = self
             .intents
             .iter()
@@ -180,39 +198,51 @@ impl CallStats {
                 FeedbackAction::Dismissed | FeedbackAction::NotHelpful => dismissed += 1,
             }
         }
-        let zh = language.is_chinese();
-        let follow_ups: Vec<String> = self
-            .alerts
+        let peak_emotion = self
+            .timeline
             .iter()
-            .filter_map(|kind| match (kind, zh) {
-                (AlertKind::Complaint, true) => Some("客户投诉：登记投诉并在时限内回访"),
-                (AlertKind::Complaint, false) => {
-                    Some("Complaint: log it and call the customer back within the handling time")
-                }
-                (AlertKind::SupervisorRequest, true) => Some("客户要求主管：确认主管已回复客户"),
-                (AlertKind::SupervisorRequest, false) => {
-                    Some("Supervisor requested: make sure a supervisor got back to the customer")
-                }
-                (AlertKind::VulnerableCustomer, true) => Some("客户可能处于困难中：按关怀流程跟进"),
-                (AlertKind::VulnerableCustomer, false) => {
-                    Some("Possibly vulnerable customer: follow up per the care procedure")
-                }
-                (AlertKind::EscalationRisk, _) => None,
-            })
-            .map(str::to_string)
-            .collect();
-        let shown = self.shown - self.retracted;
-        let text = if zh {
-            format!(
-                "客户来电主要诉求：{primary}。客户发言{}次，坐席发言{}次；展示建议{shown}条，采纳{accepted}条；告警{}次。",
-                self.customer.turns, self.agent.turns, self.alerts.len()
-            )
-        } else {
-            format!(
-                "Customer called about {primary}. {} customer and {} agent turns; {shown} suggestions shown, {accepted} used; {} alerts.",
-                self.customer.turns, self.agent.turns, self.alerts.len()
-            )
+            .filter(|p| p.emotion != Emotion::Satisfaction)
+            .max_by(|a, b| a.intensity.total_cmp(&b.intensity))
+            .cloned();
+        let checklist = context.checklist(lang);
+        let agent = SpeechStats {
+            speaking_rate: context.agent_rate().unwrap_or(0.0),
+            negative_phrasings: context.negative_phrasings(),
+            ..self.agent
         };
+        let talk = self.agent.talk_ms as f32 + self.customer.talk_ms as f32;
+        let agent_talk_ratio = if talk > 0.0 {
+            self.agent.talk_ms as f32 / talk
+        } else {
+            0.0
+        };
+        let shown = self.shown - self.retracted;
+        let follow_ups = context.follow_ups().to_vec();
+        let label = |intent: &str| {
+            context
+                .playbook()
+                .and_then(|p| p.intent(intent, lang))
+                .map_or_else(|| intent.to_string(), |t| t.label.clone())
+        };
+        let text = Written {
+            lang,
+            primary: (primary != OUT_OF_SCOPE).then(|| label(primary)),
+            others: self
+                .intents
+                .iter()
+                .filter(|(i, _)| &**i != primary)
+                .map(|(i, _)| label(i))
+                .collect(),
+            peak: peak_emotion.as_ref().map(|p| p.emotion),
+            agent: &agent,
+            customer_turns: self.customer.turns,
+            checklist: &checklist,
+            shown,
+            accepted,
+            alerts: self.alerts.len(),
+            follow_ups: follow_ups.len(),
+        }
+        .to_string();
         CallSummary {
             call_id: call_id.to_string(),
             primary_intent: primary.to_string(),
@@ -228,9 +258,110 @@ impl CallStats {
             suggestions_dismissed: dismissed,
             alerts_raised: self.alerts.len() as u32,
             follow_ups,
-            agent_stats: self.agent,
+            agent_stats: agent,
             customer_stats: self.customer,
             text,
+            peak_emotion,
+            checklist,
+            agent_talk_ratio,
+        }
+    }
+}
+
+/// The written summary, in the call's language.
+struct Written<'a> {
+    lang: Lang,
+    primary: Option<String>,
+    others: Vec<String>,
+    peak: Option<Emotion>,
+    agent: &'a SpeechStats,
+    customer_turns: u32,
+    checklist: &'a [ChecklistResult],
+    shown: u32,
+    accepted: u32,
+    alerts: usize,
+    follow_ups: usize,
+}
+
+impl std::fmt::Display for Written<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let missed: Vec<&str> = self
+            .checklist
+            .iter()
+            .filter(|c| !c.done)
+            .map(|c| c.label.as_str())
+            .collect();
+        let done = self.checklist.len() - missed.len();
+        let a = self.agent;
+        match self.lang {
+            Lang::Zh => {
+                match &self.primary {
+                    Some(p) => write!(f, "客户来电主要为{p}")?,
+                    None => write!(f, "客户来电诉求未明确")?,
+                }
+                if !self.others.is_empty() {
+                    write!(f, "，另涉及{}", self.others.join("、"))?;
+                }
+                let mood = match self.peak {
+                    Some(Emotion::Frustration) => "客户曾表现出不满",
+                    Some(Emotion::Anxiety) => "客户曾表现出焦虑",
+                    Some(Emotion::Urgency) => "客户比较着急",
+                    Some(Emotion::Sadness) => "客户情绪低落",
+                    Some(Emotion::Confusion) => "客户有不理解的地方",
+                    Some(Emotion::Satisfaction) | None => "客户情绪平稳",
+                };
+                write!(
+                    f,
+                    "。{mood}。客户发言{}次，坐席发言{}次，打断{}次，消极表达{}次。",
+                    self.customer_turns, a.turns, a.interruptions, a.negative_phrasings
+                )?;
+                if !self.checklist.is_empty() {
+                    write!(f, "服务规范完成{done}/{}项", self.checklist.len())?;
+                    if !missed.is_empty() {
+                        write!(f, "（未完成：{}）", missed.join("、"))?;
+                    }
+                    write!(f, "。")?;
+                }
+                write!(
+                    f,
+                    "展示建议{}条，采纳{}条；告警{}次；待跟进{}项。",
+                    self.shown, self.accepted, self.alerts, self.follow_ups
+                )
+            }
+            Lang::En => {
+                match &self.primary {
+                    Some(p) => write!(f, "Call about {p}")?,
+                    None => write!(f, "The customer's need was not identified")?,
+                }
+                if !self.others.is_empty() {
+                    write!(f, "; also {}", self.others.join(", "))?;
+                }
+                let mood = match self.peak {
+                    Some(Emotion::Frustration) => "The customer was frustrated at times",
+                    Some(Emotion::Anxiety) => "The customer was anxious",
+                    Some(Emotion::Urgency) => "The customer was in a hurry",
+                    Some(Emotion::Sadness) => "The customer was distressed",
+                    Some(Emotion::Confusion) => "The customer was confused at times",
+                    Some(Emotion::Satisfaction) | None => "The customer stayed calm",
+                };
+                write!(
+                    f,
+                    ". {mood}. {} customer and {} agent turns, {} interruptions, {} negative phrasings.",
+                    self.customer_turns, a.turns, a.interruptions, a.negative_phrasings
+                )?;
+                if !self.checklist.is_empty() {
+                    write!(f, " Checklist {done}/{}", self.checklist.len())?;
+                    if !missed.is_empty() {
+                        write!(f, " (missed: {})", missed.join(", "))?;
+                    }
+                    write!(f, ".")?;
+                }
+                write!(
+                    f,
+                    " {} suggestions shown, {} used; {} alerts; {} follow-ups.",
+                    self.shown, self.accepted, self.alerts, self.follow_ups
+                )
+            }
         }
     }
 }
