@@ -2,8 +2,8 @@
 //! `cargo bench --bench pipeline`.
 
 use callassist::pipeline::{
-    emotion::EmotionDetector, entities, intent::IntentClassifier, normalize::Normalized,
-    policy, CallContext, Pipeline, Speaker, Timing, Utterance,
+    emotion::EmotionDetector, entities, intent::IntentClassifier, normalize::Normalized, policy,
+    CallContext, Pipeline, Speaker, Timing, Utterance,
 };
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use std::hint::black_box;

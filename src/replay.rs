@@ -58,6 +58,51 @@ pub enum Line {
         #[serde(default)]
         reason: String,
     },
+    /// What the service must (and must not) have done by now: written next
+    /// to the segment it is about. Not sent; `callassist replay` skips it,
+    /// the scenario tests (`tests/scenarios.rs`) check it.
+    Expect(Expectation),
+}
+
+/// The expected behaviour after the final of the segment just before it (or,
+/// after `end`, of the whole call). Kinds are the proto enum names in lower
+/// case without prefix (`empathy`, `clarifying_question`, `confirmation`,
+/// `next_step`, `reframe`, `coaching`, `compliance`; alerts
+/// `escalation_risk`, `supervisor_request`, `complaint`,
+/// `vulnerable_customer`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// The intent of the segment's final analysis.
+    pub intent: Option<String>,
+    /// Whether that intent was carried over from earlier turns.
+    pub carried_over: Option<bool>,
+    /// The segment's standing suggestions, by priority, begin with these kinds.
+    #[serde(default)]
+    pub first: Vec<String>,
+    /// Kinds that must be among the segment's standing suggestions.
+    #[serde(default)]
+    pub has: Vec<String>,
+    /// Kinds that must not.
+    #[serde(default)]
+    pub not: Vec<String>,
+    /// Rule ids that must be among them.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Words that some suggestion of the segment must contain.
+    #[serde(default)]
+    pub says: Vec<String>,
+    /// No suggestion at all for the segment.
+    #[serde(default)]
+    pub nothing: bool,
+    /// The alert kinds the segment raised, exactly (empty: none).
+    pub alerts: Option<Vec<String>>,
+    /// After `end`: the summary's primary intent.
+    pub primary_intent: Option<String>,
+    /// After `end`: how many follow-up items the summary lists.
+    pub follow_ups: Option<usize>,
+    /// After `end`: the checklist item ids the agent missed, exactly.
+    pub checklist_missed: Option<Vec<String>>,
 }
 
 /// Reads a recording (JSON Lines or a JSON array).
@@ -84,8 +129,9 @@ pub fn parse(text: &str) -> Result<Vec<Line>, String> {
     }
 }
 
-/// Converts a recording line to the request that carries it.
-pub fn request(line: &Line, call_id: &str) -> pb::StreamCallRequest {
+/// Converts a recording line to the request that carries it (`None` for
+/// an expectation, which is not sent).
+pub fn request(line: &Line, call_id: &str) -> Option<pb::StreamCallRequest> {
     use pb::stream_call_request::Event;
     let event = match line {
         Line::Start {
@@ -122,8 +168,9 @@ pub fn request(line: &Line, call_id: &str) -> pb::StreamCallRequest {
         Line::End { reason } => Event::End(pb::CallEnd {
             reason: reason.clone(),
         }),
+        Line::Expect(_) => return None,
     };
-    pb::StreamCallRequest { event: Some(event) }
+    Some(pb::StreamCallRequest { event: Some(event) })
 }
 
 /// Options of a replay.
@@ -241,7 +288,10 @@ pub async fn replay(
                 let due = began + Duration::from_secs_f64(f64::from(*end_ms) / 1000.0 / speed);
                 tokio::time::sleep_until(due).await;
             }
-            if tx.send(request(line, &sender_id)).await.is_err() {
+            let Some(request) = request(line, &sender_id) else {
+                continue;
+            };
+            if tx.send(request).await.is_err() {
                 return;
             }
         }

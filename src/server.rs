@@ -140,11 +140,7 @@ fn incoming(listener: TcpListener) -> TcpIncoming {
 
 /// Reloads the playbook on SIGHUP (Unix), until `stop`.
 #[cfg(unix)]
-fn spawn_sighup_reload(
-    path: std::path::PathBuf,
-    pipeline: Arc<Pipeline>,
-    stop: CancellationToken,
-) {
+fn spawn_sighup_reload(path: std::path::PathBuf, pipeline: Arc<Pipeline>, stop: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hangups = match signal(SignalKind::hangup()) {
         Ok(s) => s,

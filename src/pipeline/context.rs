@@ -55,6 +55,8 @@ pub struct CallContext {
     reminded: Vec<Arc<str>>,
     /// The agent has put the customer on hold and has not spoken since.
     on_hold: bool,
+    /// Holds so far: the thanks after a hold is only due when there was one.
+    holds: u32,
     /// Follow-up items for the summary, in order, without duplicates.
     follow_ups: Vec<String>,
     /// Negative or commanding phrasings of the agent.
@@ -188,7 +190,9 @@ impl CallContext {
         self.playbook.as_ref()
     }
 
-    /// Every checklist item of the playbook with whether it was said.
+    /// Every checklist item of the playbook that applied to the call (the
+    /// thanks after a hold only if there was a hold), with whether it was
+    /// said.
     pub fn checklist(&self, lang: crate::playbook::Lang) -> Vec<ChecklistResult> {
         let Some(playbook) = &self.playbook else {
             return Vec::new();
@@ -196,6 +200,7 @@ impl CallContext {
         playbook
             .checklist
             .iter()
+            .filter(|item| item.due != crate::playbook::Due::AfterHold || self.holds > 0)
             .filter_map(|item| {
                 let label = item.label.get(lang).as_ref()?;
                 Some(ChecklistResult {
@@ -263,6 +268,7 @@ impl CallContext {
         match analysis.speaker {
             Speaker::Agent => {
                 self.on_hold = effects.hold;
+                self.holds += u32::from(effects.hold);
                 self.negative_phrasings += effects.negative_phrasings;
                 if let Some((units, ms)) = effects.pace {
                     self.agent_pace.0 = self.agent_pace.0.saturating_add(units);

@@ -184,6 +184,15 @@ fn dates(text: &Normalized<'_>, out: &mut Vec<Entity>) {
                     }
                 }
             }
+            // A bare weekday: "on Monday".
+            if consumed == 0 {
+                if let Some(name) = WEEKDAYS_EN.iter().find(|d| rest.starts_with(**d)) {
+                    if whole_word(s, i..i + name.len()) {
+                        consumed = name.len();
+                        push(i..i + consumed, name.to_string());
+                    }
+                }
+            }
             if consumed == 0 {
                 if let Some((phrase, value)) =
                     RELATIVE_DATES.iter().find(|(p, _)| rest.starts_with(*p))
@@ -399,6 +408,11 @@ mod tests {
             values("I paid on November 3rd, last friday"),
             ["--11-03", "last_friday"]
         );
+        assert_eq!(
+            values("I sent it on Monday and the rent is due today"),
+            ["monday", "today"]
+        );
+        assert!(values("mondays are slow").is_empty());
         let e = extract(&Normalized::new("上週五"));
         assert_eq!(e[0].text, "上週五", "the quote is the caller's words");
         assert!(values("todays special").is_empty());

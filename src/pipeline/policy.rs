@@ -204,7 +204,11 @@ impl Turn<'_> {
         }
         let intent = &*self.analysis.intent.intent;
         for (i, rule) in self.playbook.alerts.iter().enumerate() {
-            if self.context.alert_raised(&rule.id) {
+            // One alert of a kind per turn is enough for a supervisor; a rule
+            // whose kind was already raised now may still fire later.
+            if self.context.alert_raised(&rule.id)
+                || self.alerts.iter().any(|a| a.kind == rule.kind)
+            {
                 continue;
             }
             let Some(text) = rule.text.get(self.lang) else {
@@ -280,7 +284,11 @@ impl Turn<'_> {
         });
         if let Some((rule, cue)) = negative {
             let why = if self.zh() {
-                format!("客户表现出{}（「{}」）：先处理心情，再处理事情。", zh_emotion(cue.emotion), cue.evidence)
+                format!(
+                    "客户表现出{}（「{}」）：先处理心情，再处理事情。",
+                    zh_emotion(cue.emotion),
+                    cue.evidence
+                )
             } else {
                 format!(
                     "The customer shows {} (\"{}\"): deal with the mood before the matter.",
@@ -301,14 +309,21 @@ impl Turn<'_> {
             } else {
                 format!("The customer is confused (\"{}\").", cue.evidence)
             };
-            self.suggest(RuleName::ClarifyConfusion, None, &[], why, cue.intensity, None);
+            self.suggest(
+                RuleName::ClarifyConfusion,
+                None,
+                &[],
+                why,
+                cue.intensity,
+                None,
+            );
         }
     }
 
     /// The closing items of the checklist, reminded when the customer
     /// signals the end of the call.
     fn closing_due(&mut self) {
-        let Some(hit) = self.hits.iter().find(|h| h.target == Target::CustomerDone) else {
+        let Some(hit) = self.hit(Target::CustomerDone) else {
             return;
         };
         let why = if self.zh() {
@@ -345,52 +360,88 @@ impl Turn<'_> {
         }
     }
 
-    /// Finding the need: a question when it is unclear, else confirm it,
-    /// probe the need behind it and offer the next step.
+    /// Finding the need: a question when it is unclear (closed between two
+    /// candidates, open when nothing fits), else confirm it, probe the need
+    /// behind it and offer the next step.
     fn need(&mut self) {
+        if self.hit(Target::CustomerDone).is_some() {
+            // The customer is wrapping up: the closing is due, not questions.
+            return;
+        }
         let analysis = self.analysis;
         let intent = &analysis.intent;
         let limits = &self.playbook.limits;
-        if intent.is_out_of_scope() {
-            if analysis.is_final && self.substantial() {
+        let carried = analysis.intent_carried_over;
+        let vague = self.hits.iter().find_map(|h| match h.target {
+            Target::Vague(i) => Some((h.clone(), &self.playbook.vague[i as usize])),
+            _ => None,
+        });
+        if let Some((hit, [first, second])) = vague {
+            if intent.is_out_of_scope() || intent.confidence < limits.vague_max_confidence {
                 let why = if self.zh() {
-                    "没有已知的诉求与客户所说的相符：用开放式问题了解需求。".to_string()
+                    format!("「{}」可能指两种诉求：用封闭式问题确认。", self.quote(&hit))
                 } else {
-                    "No known need fits what the customer said: ask an open question.".to_string()
+                    format!(
+                        "\"{}\" could mean either need: ask a closed question.",
+                        self.quote(&hit)
+                    )
                 };
-                self.suggest(RuleName::ClarifyOpen, None, &[], why, 0.6, None);
+                self.closed_question(first, second, why, 0.8);
+                return;
+            }
+        }
+        if intent.is_out_of_scope() {
+            self.open_question();
+            return;
+        }
+        let runner_up = intent.alternatives.first().filter(|_| !carried);
+        if intent.confidence < limits.confirm_min_confidence && !carried {
+            // Unclear: choose between the two candidates when together they
+            // are likely, else ask openly.
+            match runner_up {
+                Some((second, score))
+                    if intent.confidence + score >= limits.confirm_min_confidence =>
+                {
+                    let why = format!(
+                        "{} {:.2} / {second} {score:.2}: {}",
+                        intent.intent,
+                        intent.confidence,
+                        if self.zh() {
+                            "诉求不明确，用封闭式问题确认。"
+                        } else {
+                            "the need is unclear; ask a closed question."
+                        }
+                    );
+                    self.closed_question(&intent.intent, second, why, 0.7);
+                }
+                _ => self.open_question(),
             }
             return;
         }
-        let Some(texts) = self.playbook.intent(&intent.intent, self.lang) else {
-            return;
-        };
-        let runner_up = intent.alternatives.first().filter(|(_, score)| {
-            !analysis.intent_carried_over && *score >= limits.close_alternative_ratio * intent.confidence
-        });
         if let Some((second, score)) = runner_up {
-            if let Some(second_texts) = self.playbook.intent(second, self.lang) {
+            if *score >= limits.close_alternative_ratio * intent.confidence {
                 let why = format!(
                     "{} {:.2} ~ {second} {score:.2}: {}",
                     intent.intent,
                     intent.confidence,
-                    if self.zh() { "两种诉求接近，用封闭式问题确认。" } else { "two needs are close; ask a closed question." }
+                    if self.zh() {
+                        "两种诉求接近，用封闭式问题确认。"
+                    } else {
+                        "two needs are close; ask a closed question."
+                    }
                 );
-                self.suggest(
-                    RuleName::ClarifyClosed,
-                    None,
-                    &[("first", &texts.name), ("second", &second_texts.name)],
+                self.closed_question(
+                    &intent.intent,
+                    second,
                     why,
                     1.0 - (intent.confidence - score),
-                    None,
                 );
                 return;
             }
         }
-        let carried = analysis.intent_carried_over;
-        if intent.confidence < limits.confirm_min_confidence && !carried {
+        let Some(texts) = self.playbook.intent(&intent.intent, self.lang) else {
             return;
-        }
+        };
         let id = &intent.intent;
         if !carried && !self.context.confirmed(id) {
             let entities: Vec<(&str, &str)> = analysis
@@ -404,8 +455,16 @@ impl Turn<'_> {
                 let why = format!(
                     "{id} {:.2}{}{}",
                     intent.confidence,
-                    if facts.is_empty() { String::new() } else { format!(" [{}]", facts.join(", ")) },
-                    if self.zh() { "：复述需求，请客户确认。" } else { ": paraphrase the need back to confirm it." }
+                    if facts.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", facts.join(", "))
+                    },
+                    if self.zh() {
+                        "：复述需求，请客户确认。"
+                    } else {
+                        ": paraphrase the need back to confirm it."
+                    }
                 );
                 self.suggest(
                     RuleName::ConfirmNeed,
@@ -417,7 +476,7 @@ impl Turn<'_> {
                 );
             }
         }
-        if !carried && !self.context.probed(id) {
+        if !carried && !self.context.probed(id) && !self.upset() {
             for probe in &texts.probe {
                 let before = self.candidates.len();
                 let why = if self.zh() {
@@ -467,6 +526,52 @@ impl Turn<'_> {
         }
     }
 
+    /// A closed question between two needs, when the playbook names both.
+    fn closed_question(&mut self, first: &str, second: &str, why: String, confidence: f32) {
+        let (Some(a), Some(b)) = (
+            self.playbook.intent(first, self.lang),
+            self.playbook.intent(second, self.lang),
+        ) else {
+            return;
+        };
+        self.suggest(
+            RuleName::ClarifyClosed,
+            None,
+            &[("first", &a.name), ("second", &b.name)],
+            why,
+            confidence,
+            None,
+        );
+    }
+
+    /// An open question, for a final turn that fits no need and is not
+    /// small talk.
+    fn open_question(&mut self) {
+        if !self.analysis.is_final || !self.substantial() || self.hit(Target::SmallTalk).is_some() {
+            return;
+        }
+        let why = if self.zh() {
+            "没有已知的诉求与客户所说的相符：用开放式问题了解需求。".to_string()
+        } else {
+            "No known need fits what the customer said: ask an open question.".to_string()
+        };
+        self.suggest(RuleName::ClarifyOpen, None, &[], why, 0.6, None);
+    }
+
+    /// The first phrase hit of `target`.
+    fn hit(&self, target: Target) -> Option<&Hit> {
+        self.hits.iter().find(|h| h.target == target)
+    }
+
+    /// Whether the customer shows a negative emotion strong enough for
+    /// empathy: not the moment to probe.
+    fn upset(&self) -> bool {
+        self.analysis.emotions.iter().any(|c| {
+            !matches!(c.emotion, Emotion::Satisfaction | Emotion::Confusion)
+                && c.intensity >= self.playbook.limits.empathy_min_intensity
+        })
+    }
+
     /// Whether the customer said enough to be asked what they need (short
     /// small talk gets nothing).
     fn substantial(&self) -> bool {
@@ -483,7 +588,10 @@ impl Turn<'_> {
             return;
         }
         let why = if self.zh() {
-            format!("坐席在 {} ms 开始说话，客户到 {customer_end} ms 才说完。", timing.start_ms)
+            format!(
+                "坐席在 {} ms 开始说话，客户到 {customer_end} ms 才说完。",
+                timing.start_ms
+            )
         } else {
             format!(
                 "The agent started at {} ms, before the customer finished at {customer_end} ms.",
@@ -561,7 +669,10 @@ impl Turn<'_> {
         }
         let unit = if self.zh() { "字/秒" } else { "words/s" };
         let (rate_text, limit_text) = (format!("{rate:.1} {unit}"), format!("{limit:.1} {unit}"));
-        let why = format!("{units} / {:.1} s = {rate_text} > {limit_text}", ms as f32 / 1000.0);
+        let why = format!(
+            "{units} / {:.1} s = {rate_text} > {limit_text}",
+            ms as f32 / 1000.0
+        );
         self.suggest(
             RuleName::CoachingPace,
             None,
@@ -584,10 +695,13 @@ impl Turn<'_> {
                 continue;
             };
             let item = &playbook.checklist[i as usize];
+            // A closing line in the opening ("thank you for calling") is a
+            // greeting, not the close of the call.
             let counts = match item.due {
                 Due::Opening => opening,
                 Due::AfterHold => self.context.on_hold(),
-                Due::Closing | Due::Anytime => true,
+                Due::Closing => !opening,
+                Due::Anytime => true,
             };
             if counts && !self.effects.ticked.contains(&item.id) {
                 self.effects.ticked.push(item.id.clone());
@@ -598,14 +712,24 @@ impl Turn<'_> {
         }
         self.effects.hold = self.hits.iter().any(|h| h.target == Target::Hold);
         if agent_turn == 0 {
-            let why = if self.zh() { "开场没有问候客户。" } else { "The call opened without a greeting." };
+            let why = if self.zh() {
+                "开场没有问候客户。"
+            } else {
+                "The call opened without a greeting."
+            };
             self.remind(Due::Opening, why);
         }
         if let Some(hit) = self.hits.iter().find(|h| h.target == Target::Hold) {
             let why = if self.zh() {
-                format!("坐席请客户等待（「{}」）：回来时先感谢客户的耐心。", self.quote(hit))
+                format!(
+                    "坐席请客户等待（「{}」）：回来时先感谢客户的耐心。",
+                    self.quote(hit)
+                )
             } else {
-                format!("The agent put the customer on hold (\"{}\"): thank them when you're back.", self.quote(hit))
+                format!(
+                    "The agent put the customer on hold (\"{}\"): thank them when you're back.",
+                    self.quote(hit)
+                )
             };
             self.remind(Due::AfterHold, &why);
         }
@@ -627,7 +751,11 @@ impl Turn<'_> {
             .current_intent()
             .and_then(|i| self.playbook.intent(&i, self.lang))
             .map(|t| t.label.as_str())
-            .unwrap_or(if self.zh() { "客户诉求" } else { "Customer request" });
+            .unwrap_or(if self.zh() {
+                "客户诉求"
+            } else {
+                "Customer request"
+            });
         let promise = self.quote(hit);
         if let Some(item) = template.render(|slot| match slot {
             "need" => Some(need),
@@ -641,8 +769,7 @@ impl Turn<'_> {
     /// Orders by priority (stable: rule order breaks ties), caps per turn,
     /// and records what the shown suggestions mean.
     fn finish(mut self) -> Advice {
-        self.candidates
-            .sort_by_key(|c| c.suggestion.priority);
+        self.candidates.sort_by_key(|c| c.suggestion.priority);
         self.candidates
             .truncate(self.playbook.limits.max_suggestions_per_turn);
         let mut assists: Vec<Assist> = self.alerts.into_iter().map(Assist::Alert).collect();

@@ -25,7 +25,10 @@ pub(super) struct File {
     /// Jargon of the agent and plain words for it.
     #[serde(default)]
     pub jargon: Vec<Spanned<JargonFile>>,
-    /// Hold and end-of-call phrases.
+    /// Vague requests that call for a closed question between two needs.
+    #[serde(default)]
+    pub vague: Vec<Spanned<VagueFile>>,
+    /// Hold, end-of-call and small-talk phrases.
     #[serde(default)]
     pub flow: PerLangFile<FlowFile>,
     /// The compliance checklist.
@@ -69,6 +72,7 @@ pub(super) struct LimitsFile {
     pub en_max_words_per_second: f32,
     pub zh_open_question_min_chars: u32,
     pub en_open_question_min_words: u32,
+    pub vague_max_confidence: f32,
 }
 
 /// `[rules."id"]`.
@@ -145,6 +149,25 @@ pub(super) struct FlowFile {
     pub hold: Vec<String>,
     #[serde(default)]
     pub customer_done: Vec<String>,
+    #[serde(default)]
+    pub small_talk: Vec<String>,
+}
+
+/// `[[vague]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VagueFile {
+    pub id: String,
+    pub between: [String; 2],
+    pub zh: Option<VagueLang>,
+    pub en: Option<VagueLang>,
+}
+
+/// One language of a vague request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VagueLang {
+    pub phrases: Vec<String>,
 }
 
 /// When a checklist item is due.

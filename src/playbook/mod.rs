@@ -157,9 +157,11 @@ impl RuleName {
             RuleName::EmpathySadness => ("empathy.sadness", K::Empathy, &[]),
             RuleName::ClarifyConfusion => ("clarify.confusion", K::ClarifyingQuestion, &[]),
             RuleName::ClarifyOpen => ("clarify.open", K::ClarifyingQuestion, &[]),
-            RuleName::ClarifyClosed => {
-                ("clarify.closed", K::ClarifyingQuestion, &["first", "second"])
-            }
+            RuleName::ClarifyClosed => (
+                "clarify.closed",
+                K::ClarifyingQuestion,
+                &["first", "second"],
+            ),
             RuleName::NeedProbe => ("need.probe", K::ClarifyingQuestion, &["probe"]),
             RuleName::ConfirmNeed => ("confirm.need", K::Confirmation, &["paraphrase"]),
             RuleName::NextStep => ("next_step", K::NextStep, &["next", "need"]),
@@ -194,6 +196,9 @@ pub struct Limits {
     /// Shortest customer turn (characters for zh, words for en) that fits no
     /// known need and still gets an open question; shorter is small talk.
     pub open_question_min_units: PerLang<usize>,
+    /// A vague request gets its closed question unless the classifier is at
+    /// least this sure of one need.
+    pub vague_max_confidence: f32,
 }
 
 /// A built-in rule as configured.
@@ -304,6 +309,9 @@ pub struct Playbook {
     pub reframes: Vec<Reframe>,
     /// Jargon, indexed by [`Target::Jargon`].
     pub jargon: Vec<Jargon>,
+    /// Vague requests, indexed by [`Target::Vague`]: the two needs a
+    /// closed question chooses between.
+    pub vague: Vec<[String; 2]>,
     /// The checklist, in order; indexed by [`Target::Checklist`].
     pub checklist: Vec<ChecklistItem>,
     /// Alerts, in order; indexed by [`Target::Alert`].
@@ -358,7 +366,8 @@ impl Playbook {
             line: span.map(|s| line_of(source, s.start)),
             message,
         };
-        let file: file::File = toml::from_str(source).map_err(|e| fail(e.span(), e.message().to_string()))?;
+        let file: file::File =
+            toml::from_str(source).map_err(|e| fail(e.span(), e.message().to_string()))?;
         Compiler {
             fail: &fail,
             phrases: phrases::Builder::default(),
@@ -469,10 +478,22 @@ impl<F: Fn(Span, String) -> PlaybookError> Compiler<'_, F> {
                 plain,
             });
         }
+        let mut vague = Vec::new();
+        for spanned in file.vague {
+            let span = Some(spanned.span());
+            let v = spanned.into_inner();
+            ids.check(self.fail, &span, "vague", &v.id)?;
+            let index = vague.len() as u16;
+            self.per_lang(PerLangFile { zh: v.zh, en: v.en }, |c, t, lang| {
+                c.phrases(&span, &t.phrases, lang, Target::Vague(index))
+            })?;
+            vague.push(v.between);
+        }
         for (lang, flow) in [(Lang::Zh, file.flow.zh), (Lang::En, file.flow.en)] {
             let flow = flow.unwrap_or_default();
             self.phrases(&None, &flow.hold, lang, Target::Hold)?;
             self.phrases(&None, &flow.customer_done, lang, Target::CustomerDone)?;
+            self.phrases(&None, &flow.small_talk, lang, Target::SmallTalk)?;
         }
         let mut checklist = Vec::new();
         for spanned in file.checklist {
@@ -480,10 +501,16 @@ impl<F: Fn(Span, String) -> PlaybookError> Compiler<'_, F> {
             let item = spanned.into_inner();
             ids.check(self.fail, &span, "checklist", &item.id)?;
             let index = checklist.len() as u16;
-            let texts = self.per_lang(PerLangFile { zh: item.zh, en: item.en }, |c, t, lang| {
-                c.phrases(&span, &t.phrases, lang, Target::Checklist(index))?;
-                Ok((t.label, t.say))
-            })?;
+            let texts = self.per_lang(
+                PerLangFile {
+                    zh: item.zh,
+                    en: item.en,
+                },
+                |c, t, lang| {
+                    c.phrases(&span, &t.phrases, lang, Target::Checklist(index))?;
+                    Ok((t.label, t.say))
+                },
+            )?;
             let [zh, en] = texts.0;
             let (zh_label, zh_say) = zh.unzip();
             let (en_label, en_say) = en.unzip();
@@ -515,6 +542,7 @@ impl<F: Fn(Span, String) -> PlaybookError> Compiler<'_, F> {
             intents,
             reframes,
             jargon,
+            vague,
             checklist,
             alerts,
             follow_up,
@@ -527,6 +555,7 @@ impl<F: Fn(Span, String) -> PlaybookError> Compiler<'_, F> {
             ("empathy_min_intensity", l.empathy_min_intensity),
             ("close_alternative_ratio", l.close_alternative_ratio),
             ("confirm_min_confidence", l.confirm_min_confidence),
+            ("vague_max_confidence", l.vague_max_confidence),
         ];
         for (key, value) in unit {
             if !(0.0..=1.0).contains(&value) {
@@ -565,6 +594,7 @@ impl<F: Fn(Span, String) -> PlaybookError> Compiler<'_, F> {
                 l.zh_open_question_min_chars as usize,
                 l.en_open_question_min_words as usize,
             ]),
+            vague_max_confidence: l.vague_max_confidence,
         })
     }
 
@@ -758,7 +788,9 @@ mod tests {
     fn the_embedded_playbook_covers_every_rule_and_intent_in_both_languages() {
         let p = Playbook::embedded();
         for rule in RuleName::ALL {
-            let r = p.rule(rule).unwrap_or_else(|| panic!("{} missing", rule.id()));
+            let r = p
+                .rule(rule)
+                .unwrap_or_else(|| panic!("{} missing", rule.id()));
             for lang in [Lang::Zh, Lang::En] {
                 assert!(!r.variants.get(lang).is_empty(), "{} {lang:?}", rule.id());
             }
@@ -779,7 +811,12 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_the_problem() {
-        let e = broken(|s| s.replace("cooldown_turns = 2\nzh = [\n  \"您别着急", "cooldwn_turns = 2\nzh = [\n  \"您别着急"));
+        let e = broken(|s| {
+            s.replace(
+                "cooldown_turns = 2\nzh = [\n  \"您别着急",
+                "cooldwn_turns = 2\nzh = [\n  \"您别着急",
+            )
+        });
         let line = DEFAULT_PLAYBOOK
             .lines()
             .position(|l| l.starts_with("[rules.\"empathy.anxiety\"]"))
@@ -788,7 +825,12 @@ mod tests {
         assert_eq!(e.line, Some(line), "{e}");
         assert!(e.message.contains("cooldwn_turns"), "{e}");
 
-        let e = broken(|s| s.replace("您是想{first}还是{second}呢？", "您是想{frist}还是{second}呢？"));
+        let e = broken(|s| {
+            s.replace(
+                "您是想{first}还是{second}呢？",
+                "您是想{frist}还是{second}呢？",
+            )
+        });
         let line = DEFAULT_PLAYBOOK
             .lines()
             .position(|l| l.contains("您是想{first}还是{second}呢？"))
@@ -808,13 +850,21 @@ mod tests {
         assert!(e.message.contains("complain"), "{e}");
         assert!(e.line.is_some());
 
-        let e = broken(|s| s.replace("max_suggestions_per_turn = 3", "max_suggestions_per_turn = 0"));
+        let e = broken(|s| {
+            s.replace(
+                "max_suggestions_per_turn = 3",
+                "max_suggestions_per_turn = 0",
+            )
+        });
         assert!(e.message.contains("max_suggestions_per_turn"), "{e}");
     }
 
     #[test]
     fn a_rule_left_out_is_disabled() {
-        let source = DEFAULT_PLAYBOOK.replace("[rules.\"need.probe\"]", "[rules.\"need.probe\"]\nenabled = false");
+        let source = DEFAULT_PLAYBOOK.replace(
+            "[rules.\"need.probe\"]",
+            "[rules.\"need.probe\"]\nenabled = false",
+        );
         let p = Playbook::parse(&source, "t").unwrap();
         assert!(p.rule(RuleName::NeedProbe).is_none());
         assert!(p.rule(RuleName::NextStep).is_some());

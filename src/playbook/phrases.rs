@@ -21,6 +21,10 @@ pub enum Target {
     Hold,
     /// The customer signals the end of the call.
     CustomerDone,
+    /// The customer makes small talk.
+    SmallTalk,
+    /// A vague request (`Playbook::vague`).
+    Vague(u16),
     /// Raises an alert (`Playbook::alerts`).
     Alert(u16),
     /// The agent promises something after the call.
@@ -125,7 +129,9 @@ mod tests {
         let hits = p.scan(&Normalized::new("好的，再見！"), Lang::Zh);
         let targets: Vec<Target> = hits.iter().map(|h| h.target).collect();
         assert_eq!(targets, vec![Target::Checklist(1), Target::CustomerDone]);
-        assert!(p.scan(&Normalized::new("this is fine"), Lang::En).is_empty());
+        assert!(p
+            .scan(&Normalized::new("this is fine"), Lang::En)
+            .is_empty());
         assert_eq!(p.scan(&Normalized::new("Hi there"), Lang::En).len(), 1);
         assert!(p.scan(&Normalized::new("Hi there"), Lang::Zh).is_empty());
     }

@@ -190,11 +190,15 @@ mod tests {
 
     #[test]
     fn a_required_slot_without_value_renders_nothing() {
-        let t = Template::parse("Are you asking about {first} or {second}?", &["first", "second"])
-            .unwrap();
+        let t = Template::parse(
+            "Are you asking about {first} or {second}?",
+            &["first", "second"],
+        )
+        .unwrap();
         assert_eq!(t.render(values(&[("first", "a")])), None);
         assert_eq!(
-            t.render(values(&[("first", "a"), ("second", "b")])).unwrap(),
+            t.render(values(&[("first", "a"), ("second", "b")]))
+                .unwrap(),
             "Are you asking about a or b?"
         );
         assert!(t.uses("second") && !t.uses("third"));
@@ -210,7 +214,10 @@ mod tests {
             Template::parse("x [a [b] c]", &[]),
             Err(TemplateError::Unbalanced('['))
         );
-        assert_eq!(Template::parse("x ] y", &[]), Err(TemplateError::Unbalanced(']')));
+        assert_eq!(
+            Template::parse("x ] y", &[]),
+            Err(TemplateError::Unbalanced(']'))
+        );
         assert_eq!(Template::parse("  ", &[]), Err(TemplateError::Empty));
         let e = Template::parse("{amont}", &["amount", "date"]).unwrap_err();
         assert_eq!(

@@ -236,9 +236,13 @@ impl Call {
                     ));
                 }
             }
-            state
-                .context
-                .commit(&analysis, timing, &advice.assists, &advice.effects, &playbook);
+            state.context.commit(
+                &analysis,
+                timing,
+                &advice.assists,
+                &advice.effects,
+                &playbook,
+            );
             state.stats.record(segment, &analysis);
             state
                 .finals
@@ -273,7 +277,7 @@ impl Call {
         let summary = state.summarize(&self.id, Some(reason));
         let event = state
             .log
-            .emit(&self.id, "", Instant::now(), Payload::Summary(summary));
+            .emit(&self.id, "", Instant::now(), Payload::Summary(Box::new(summary)));
         state.log.close();
         state.summary = Some(event.clone());
         Some(event)
@@ -286,7 +290,7 @@ impl Call {
         match (&state.phase, &state.summary) {
             (Phase::Pending, _) => Err(self.not_started()),
             (_, Some(event)) => match &event.payload {
-                Payload::Summary(s) => Ok(s.clone()),
+                Payload::Summary(s) => Ok((**s).clone()),
                 _ => unreachable!("the summary event holds a summary"),
             },
             (_, None) => Ok(state.summarize(&self.id, None)),
@@ -311,14 +315,14 @@ impl Call {
         if let Some(event) = &state.summary {
             // Feedback after hang-up updates the kept summary.
             let mut summary = match &event.payload {
-                Payload::Summary(s) => s.clone(),
+                Payload::Summary(s) => (**s).clone(),
                 _ => unreachable!("the summary event holds a summary"),
             };
             let fresh = state.summarize(&self.id, Some(&summary.end_reason));
             summary.suggestions_accepted = fresh.suggestions_accepted;
             summary.suggestions_dismissed = fresh.suggestions_dismissed;
             let mut updated = (**event).clone();
-            updated.payload = Payload::Summary(summary);
+            updated.payload = Payload::Summary(Box::new(summary));
             state.summary = Some(Arc::new(updated));
         }
         Ok(first)

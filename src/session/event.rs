@@ -43,7 +43,7 @@ pub enum Payload {
         reason: String,
     },
     /// The call's summary, its last event.
-    Summary(CallSummary),
+    Summary(Box<CallSummary>),
 }
 
 /// What a new watcher gets: the retained events it asked for, how many it
