@@ -15,18 +15,20 @@ fn main() {
         .map_or(100, |s| s.parse().expect("a count"));
     let pipeline = Pipeline::new();
     let context = CallContext::default();
-    // Warm the lazily built tables and models once, in every run.
+    // Warm the lazily built tables, models and playbook once, in every run.
     let mut total = pipeline
-        .analyze(
+        .process(
             &Utterance {
                 text: "warm up",
                 speaker: Speaker::Customer,
                 language: None,
                 is_final: true,
             },
+            Timing::default(),
             &context,
         )
-        .emotions
+        .advice
+        .assists
         .len();
     for _ in 0..n {
         for text in TURNS {

@@ -811,3 +811,267 @@ fn zh_emotion(emotion: Emotion) -> &'static str {
         Emotion::Satisfaction => "满意",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{
+        EmotionCue, IntentPrediction, Language, Pipeline, SuggestionKind, Utterance,
+    };
+
+    /// A call driven turn by turn through the pipeline, committing finals
+    /// the way the session does.
+    struct Call {
+        pipeline: Pipeline,
+        context: CallContext,
+        clock: u32,
+    }
+
+    impl Call {
+        fn new() -> Self {
+            Call::with(Playbook::embedded())
+        }
+
+        fn with(playbook: Arc<Playbook>) -> Self {
+            let pipeline = Pipeline::new();
+            pipeline.set_playbook(playbook);
+            Call {
+                pipeline,
+                context: CallContext::default(),
+                clock: 0,
+            }
+        }
+
+        /// One final turn of `ms` milliseconds starting `gap` after the last.
+        fn say(&mut self, speaker: Speaker, text: &str, gap: i32, ms: u32) -> Advice {
+            let start = (self.clock as i32 + gap).max(0) as u32;
+            let timing = Timing {
+                start_ms: start,
+                end_ms: start + ms,
+            };
+            self.clock = timing.end_ms;
+            let u = Utterance {
+                text,
+                speaker,
+                language: Some(Language::ZhCn),
+                is_final: true,
+            };
+            let p = self.pipeline.process(&u, timing, &self.context);
+            self.context.commit(
+                &p.analysis,
+                timing,
+                &p.advice.assists,
+                &p.advice.effects,
+                &p.playbook,
+            );
+            p.advice
+        }
+
+        fn agent(&mut self, text: &str) -> Vec<(SuggestionKind, String)> {
+            kinds(&self.say(Speaker::Agent, text, 300, 3000))
+        }
+    }
+
+    fn kinds(advice: &Advice) -> Vec<(SuggestionKind, String)> {
+        advice
+            .suggestions()
+            .map(|s| (s.kind, s.rule_id.to_string()))
+            .collect()
+    }
+
+    /// A customer analysis built by hand: these tests are about the rules,
+    /// not the models.
+    fn customer(intent: &str, confidence: f32, emotions: &[(Emotion, f32)]) -> Analysis {
+        Analysis {
+            speaker: Speaker::Customer,
+            language: Language::ZhCn,
+            intent: IntentPrediction {
+                intent: intent.into(),
+                confidence,
+                alternatives: vec![("transaction_history".into(), 0.05)],
+            },
+            emotions: emotions
+                .iter()
+                .map(|&(emotion, intensity)| EmotionCue {
+                    emotion,
+                    intensity,
+                    evidence: "担心".into(),
+                })
+                .collect(),
+            entities: Vec::new(),
+            is_final: true,
+            intent_carried_over: false,
+            asks_what_next: false,
+        }
+    }
+
+    fn advise_on(playbook: &Playbook, analysis: &Analysis, context: &CallContext) -> Advice {
+        advise(
+            playbook,
+            analysis,
+            &Normalized::new("我想查一下余额"),
+            Timing::default(),
+            context,
+        )
+    }
+
+    #[test]
+    fn empathy_comes_first_and_the_turn_is_capped() {
+        let p = Playbook::embedded();
+        let a = customer("wealth_products", 0.95, &[(Emotion::Anxiety, 0.8)]);
+        let advice = advise_on(&p, &a, &CallContext::default());
+        let k: Vec<SuggestionKind> = advice.suggestions().map(|s| s.kind).collect();
+        assert_eq!(
+            k,
+            vec![
+                SuggestionKind::Empathy,
+                SuggestionKind::Confirmation,
+                SuggestionKind::NextStep
+            ],
+            "no probe for an upset customer, and at most 3"
+        );
+        let capped = Playbook::parse(
+            &include_str!("../../playbooks/default.toml").replace(
+                "max_suggestions_per_turn = 3",
+                "max_suggestions_per_turn = 1",
+            ),
+            "t",
+        )
+        .unwrap();
+        let advice = advise_on(&capped, &a, &CallContext::default());
+        assert_eq!(advice.suggestions().count(), 1);
+        assert_eq!(
+            advice.effects.confirmed, None,
+            "what was cut is not recorded"
+        );
+    }
+
+    #[test]
+    fn a_clear_need_is_confirmed_once_and_its_next_step_offered_once() {
+        let mut call = Call::new();
+        let first = call.say(Speaker::Customer, "我的卡丢了，尾号1234", 0, 3000);
+        let texts: Vec<&str> = first.suggestions().map(|s| s.text.as_str()).collect();
+        assert!(texts[0].contains("尾号1234"), "{texts:?}");
+        assert_eq!(first.effects.confirmed.as_deref(), Some("card_lost_stolen"));
+        let again = call.say(Speaker::Customer, "对，我的卡丢了", 2000, 2000);
+        assert!(
+            again.suggestions().next().is_none(),
+            "the same need is not confirmed or guided twice: {:?}",
+            kinds(&again)
+        );
+        let next = call.say(Speaker::Customer, "好的，那接下来呢", 2000, 2000);
+        let shown: Vec<&str> = next.suggestions().map(|s| s.text.as_str()).collect();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(
+            shown[0].starts_with("下一步：") && !texts.contains(&shown[0]),
+            "asked what next: the next step again, in other words: {shown:?}"
+        );
+    }
+
+    #[test]
+    fn the_same_line_is_never_shown_twice_and_cooldowns_hold() {
+        let p = Playbook::embedded();
+        let mut context = CallContext::default();
+        let mut seen = Vec::new();
+        for turn in 0..9 {
+            let a = customer("complaint", 0.9, &[(Emotion::Frustration, 0.9)]);
+            let advice = advise_on(&p, &a, &context);
+            let empathy: Vec<String> = advice
+                .suggestions()
+                .filter(|s| s.kind == SuggestionKind::Empathy)
+                .map(|s| s.text.clone())
+                .collect();
+            if turn % 3 == 0 && turn < 9 {
+                assert_eq!(empathy.len(), 1, "turn {turn}: empathy after the cooldown");
+            } else {
+                assert!(empathy.is_empty(), "turn {turn}: cooling down");
+            }
+            for line in &empathy {
+                assert!(!seen.contains(line), "{line} shown twice");
+                seen.push(line.clone());
+            }
+            context.commit(&a, Timing::default(), &advice.assists, &advice.effects, &p);
+        }
+        assert_eq!(seen.len(), 3, "three variants, each once");
+    }
+
+    #[test]
+    fn agent_speech_is_coached_reframed_and_checked() {
+        let mut call = Call::new();
+        let opening = call.agent("请问有什么事？");
+        assert!(
+            opening.contains(&(
+                SuggestionKind::Compliance,
+                "compliance.reminder.greeting".into()
+            )),
+            "{opening:?}"
+        );
+        call.say(Speaker::Customer, "我的卡被冻结了，怎么回事", 300, 3000);
+        // Starts 500 ms before the customer finished.
+        let interrupting = kinds(&call.say(Speaker::Agent, "这个没办法，你必须去柜台", -500, 3000));
+        assert_eq!(
+            interrupting,
+            vec![
+                (SuggestionKind::Coaching, "coaching.interruption".into()),
+                (SuggestionKind::Reframe, "reframe.cannot_do".into()),
+                (SuggestionKind::Reframe, "reframe.command".into()),
+            ]
+        );
+        assert_eq!(call.context.negative_phrasings(), 2);
+        // 24 characters in 2 seconds is far above a steady pace.
+        let fast = kinds(&call.say(
+            Speaker::Agent,
+            "您好这个业务需要您本人带着身份证和银行卡到任意网点柜台办理",
+            300,
+            2000,
+        ));
+        assert_eq!(
+            fast,
+            vec![(SuggestionKind::Coaching, "coaching.pace".into())]
+        );
+        let hold = call.agent("请稍等，我帮您看一下");
+        assert_eq!(
+            hold,
+            vec![(
+                SuggestionKind::Compliance,
+                "compliance.reminder.thanks_after_hold".into()
+            )]
+        );
+        assert!(call
+            .agent("感谢您的耐心等待，已经帮您提交申请，明天回复您")
+            .is_empty());
+        assert_eq!(
+            call.context.follow_ups(),
+            ["账户冻结：坐席已承诺跟进（「提交申请」）"]
+        );
+        let done: Vec<(String, bool)> = call
+            .context
+            .checklist(Lang::Zh)
+            .into_iter()
+            .map(|c| (c.id, c.done))
+            .collect();
+        assert_eq!(
+            done,
+            [
+                ("greeting".to_string(), false),
+                ("thanks_after_hold".to_string(), true),
+                ("anything_else".to_string(), false),
+                ("closing".to_string(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn small_talk_gets_nothing_and_an_unclear_need_an_open_question() {
+        let mut call = Call::new();
+        assert!(call
+            .say(Speaker::Customer, "今天天气真不错啊", 0, 2000)
+            .assists
+            .is_empty());
+        let unclear = call.say(Speaker::Customer, "我这边遇到了一个很奇怪的问题", 300, 3000);
+        assert_eq!(
+            kinds(&unclear),
+            vec![(SuggestionKind::ClarifyingQuestion, "clarify.open".into())]
+        );
+    }
+}

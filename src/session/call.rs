@@ -275,9 +275,12 @@ impl Call {
         state.phase = Phase::Ended;
         state.since = Instant::now();
         let summary = state.summarize(&self.id, Some(reason));
-        let event = state
-            .log
-            .emit(&self.id, "", Instant::now(), Payload::Summary(Box::new(summary)));
+        let event = state.log.emit(
+            &self.id,
+            "",
+            Instant::now(),
+            Payload::Summary(Box::new(summary)),
+        );
         state.log.close();
         state.summary = Some(event.clone());
         Some(event)
