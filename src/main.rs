@@ -35,6 +35,10 @@ enum Command {
         /// embedded one (same as --set model=MODEL).
         #[arg(long, value_name = "MODEL")]
         model: Option<String>,
+        /// Serve this playbook (TOML) instead of the embedded one; reloaded
+        /// when the file changes and on SIGHUP (same as --set playbook=FILE).
+        #[arg(long, value_name = "FILE")]
+        playbook: Option<String>,
         /// Override a configuration key; repeatable.
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         set: Vec<(String, String)>,
@@ -160,13 +164,13 @@ async fn main() -> ExitCode {
             config,
             listen,
             model,
+            playbook,
             mut set,
         } => {
-            if let Some(addr) = listen {
-                set.push(("listen".into(), addr));
-            }
-            if let Some(model) = model {
-                set.push(("model".into(), model));
+            for (key, value) in [("listen", listen), ("model", model), ("playbook", playbook)] {
+                if let Some(value) = value {
+                    set.push((key.into(), value));
+                }
             }
             let env: BTreeMap<String, String> = std::env::vars().collect();
             let config = match Config::load(config.as_deref(), &env, &set) {
