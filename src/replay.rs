@@ -97,6 +97,10 @@ pub struct Expectation {
     pub nothing: bool,
     /// The alert kinds the segment raised, exactly (empty: none).
     pub alerts: Option<Vec<String>>,
+    /// Rule ids of earlier segments' suggestions this segment retracted
+    /// (made moot).
+    #[serde(default)]
+    pub retracts: Vec<String>,
     /// After `end`: the summary's primary intent.
     pub primary_intent: Option<String>,
     /// After `end`: how many follow-up items the summary lists.

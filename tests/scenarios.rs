@@ -97,8 +97,17 @@ fn check(expect: &Expectation, segment: Option<&str>, events: &[pb::AssistEvent]
             ));
         }
     }
+    // As the agent saw it right after the segment: later turns may retract
+    // what it showed (made moot), which is not held against it.
+    let cutoff = events
+        .iter()
+        .filter(of_segment)
+        .map(|e| e.event_id)
+        .max()
+        .unwrap_or(0);
     let retracted: Vec<&str> = events
         .iter()
+        .filter(|e| e.event_id <= cutoff)
         .filter_map(|e| match &e.payload {
             Some(Payload::Retraction(r)) => Some(r.suggestion_id.as_str()),
             _ => None,
@@ -151,6 +160,19 @@ fn check(expect: &Expectation, segment: Option<&str>, events: &[pb::AssistEvent]
     }
     if expect.nothing && !standing.is_empty() {
         wrong.push(format!("expected nothing, got {:?}", shown()));
+    }
+    for rule in &expect.retracts {
+        let retracted_here = events.iter().filter(of_segment).any(|e| match &e.payload {
+            Some(Payload::Retraction(r)) => events.iter().any(|s| {
+                s.segment_id != segment
+                    && matches!(&s.payload, Some(Payload::Suggestion(sg))
+                        if sg.suggestion_id == r.suggestion_id && &sg.rule_id == rule)
+            }),
+            _ => false,
+        });
+        if !retracted_here {
+            wrong.push(format!("no earlier {rule} retracted"));
+        }
     }
     if let Some(alerts) = &expect.alerts {
         let got: Vec<String> = events

@@ -308,11 +308,17 @@ impl EmotionDetector {
                 .any(|o| o.2 <= c.2 && c.3 <= o.3 && (o.3 - o.2) > (c.3 - c.2))
         };
         let cues: Vec<_> = cues.iter().filter(|c| !contained(c)).copied().collect();
+        // A modifier acts on a cue shortly after it in the same clause:
+        // "没有了，谢谢" is not a negated thanks.
+        let same_clause = |from: usize, to: usize| {
+            !text.text[from..to].contains([',', '.', '!', '?', ';', '。', '、', '；'])
+        };
         let before = |kind: fn(&Pattern) -> bool, start: usize| {
             modifiers.iter().any(|(p, ms, me)| {
                 kind(p)
                     && *me <= start
                     && start - *me <= MODIFIER_REACH
+                    && same_clause(*me, start)
                     && !cues.iter().any(|c| c.2 <= *ms && *me <= c.3)
             })
         };
@@ -423,6 +429,10 @@ mod tests {
         assert!(strong > plain, "{strong} > {plain}");
         let not_happy = detect("I am not happy with this");
         assert_eq!(not_happy[0].emotion, Emotion::Frustration);
+        // A negation ends with its clause.
+        let thanks = detect("没有了，谢谢");
+        assert_eq!(thanks.len(), 1, "{thanks:?}");
+        assert_eq!(thanks[0].emotion, Emotion::Satisfaction);
     }
 
     #[test]

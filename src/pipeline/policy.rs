@@ -22,7 +22,8 @@
 
 use super::{
     normalize::{is_cjk, Normalized},
-    Alert, Analysis, Assist, CallContext, Emotion, IntentId, Speaker, Suggestion, Timing,
+    Alert, Analysis, Assist, CallContext, Emotion, IntentId, Speaker, Suggestion, SuggestionKind,
+    Timing,
 };
 use crate::playbook::{Due, Hit, Lang, Playbook, RuleName, Target};
 use std::sync::Arc;
@@ -64,6 +65,9 @@ pub struct Effects {
     pub hold: bool,
     /// Items for the summary's follow-ups.
     pub follow_ups: Vec<String>,
+    /// Rule ids whose suggestions on earlier turns this turn made moot (the
+    /// reminded item was said; the question was answered): retracted.
+    pub moot: Vec<Arc<str>>,
     /// Negative or commanding phrasings of the agent.
     pub negative_phrasings: u32,
     /// Speech units and milliseconds of an agent segment long enough to
@@ -705,6 +709,7 @@ impl Turn<'_> {
             };
             if counts && !self.effects.ticked.contains(&item.id) {
                 self.effects.ticked.push(item.id.clone());
+                self.effects.moot.push(item.rule_id.clone());
             }
         }
         if !self.analysis.is_final {
@@ -773,6 +778,22 @@ impl Turn<'_> {
         self.candidates
             .truncate(self.playbook.limits.max_suggestions_per_turn);
         let mut assists: Vec<Assist> = self.alerts.into_iter().map(Assist::Alert).collect();
+        if self.analysis.speaker == Speaker::Customer
+            && !self.analysis.intent.is_out_of_scope()
+            && !self.analysis.intent_carried_over
+            && self.analysis.intent.confidence >= self.playbook.limits.confirm_min_confidence
+            && !self
+                .candidates
+                .iter()
+                .any(|c| c.suggestion.kind == SuggestionKind::ClarifyingQuestion)
+        {
+            // The need is clear now: earlier questions about it are answered.
+            for name in [RuleName::ClarifyClosed, RuleName::ClarifyOpen] {
+                if let Some(rule) = self.playbook.rule(name) {
+                    self.effects.moot.push(rule.id.clone());
+                }
+            }
+        }
         for Candidate { suggestion, mark } in self.candidates {
             match mark {
                 Some(Mark::Confirmed(i)) => self.effects.confirmed = Some(i),
@@ -815,9 +836,7 @@ fn zh_emotion(emotion: Emotion) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::{
-        EmotionCue, IntentPrediction, Language, Pipeline, SuggestionKind, Utterance,
-    };
+    use crate::pipeline::{EmotionCue, IntentPrediction, Language, Pipeline, Utterance};
 
     /// A call driven turn by turn through the pipeline, committing finals
     /// the way the session does.

@@ -14,7 +14,7 @@ use crate::{
 };
 use parking_lot::Mutex;
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     hash::{DefaultHasher, Hash, Hasher},
     sync::Arc,
     time::Instant,
@@ -65,6 +65,10 @@ pub(super) struct CallState {
     /// Segments already final, with a hash of their final text: a repeated
     /// identical final is ignored, a different one is rejected.
     finals: HashMap<String, u64>,
+    /// The latest suggestions of final segments (at most
+    /// [`MOOT_WINDOW`]): a later turn may make them moot (the reminded item
+    /// was said, the question answered), and they are then retracted.
+    recent: VecDeque<Standing>,
     /// Feedback per suggestion id (`None`: shown, no feedback yet).
     suggestions: HashMap<String, Option<FeedbackAction>>,
     /// Running statistics for the summary.
@@ -72,6 +76,9 @@ pub(super) struct CallState {
     /// The summary event, once the call has ended.
     summary: Option<Arc<Event>>,
 }
+
+/// How many of the latest final suggestions a later turn can still retract.
+const MOOT_WINDOW: usize = 16;
 
 /// What has been shown for a segment that is not final yet.
 #[derive(Debug, Default)]
@@ -133,6 +140,7 @@ impl Call {
                 context: CallContext::default(),
                 open: HashMap::new(),
                 finals: HashMap::new(),
+                recent: VecDeque::new(),
                 suggestions: HashMap::new(),
                 stats: CallStats::default(),
                 summary: None,
@@ -225,6 +233,13 @@ impl Call {
         ));
         state.reconcile(&self.id, segment, received, &advice, &mut open, &mut events);
         if segment.is_final {
+            state.retract_moot(&self.id, segment, received, &advice, &mut events);
+            for standing in open.active {
+                if state.recent.len() == MOOT_WINDOW {
+                    state.recent.pop_front();
+                }
+                state.recent.push_back(standing);
+            }
             for assist in &advice.assists {
                 if let Assist::Alert(alert) = assist {
                     state.stats.alerts.push(alert.kind);
@@ -407,6 +422,36 @@ impl CallState {
                 suggestion: suggestion.clone(),
             };
             events.push(self.log.emit(call_id, &segment.id, received, payload));
+        }
+    }
+
+    /// Retracts earlier suggestions that this final segment made moot.
+    fn retract_moot(
+        &mut self,
+        call_id: &CallId,
+        segment: &Segment,
+        received: Instant,
+        advice: &Advice,
+        events: &mut Vec<Arc<Event>>,
+    ) {
+        if advice.effects.moot.is_empty() {
+            return;
+        }
+        let (moot, keep): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut self.recent)
+            .into_iter()
+            .partition(|s| advice.effects.moot.contains(&s.rule_id));
+        self.recent = keep;
+        for standing in moot {
+            self.stats.retracted += 1;
+            events.push(self.log.emit(
+                call_id,
+                &segment.id,
+                received,
+                Payload::Retraction {
+                    suggestion_id: standing.id,
+                    reason: format!("a later turn made it moot ({})", standing.rule_id),
+                },
+            ));
         }
     }
 
