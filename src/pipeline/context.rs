@@ -11,7 +11,7 @@
 use super::{policy::Effects, Analysis, Assist, Emotion, IntentId, Speaker, Timing};
 use crate::playbook::Playbook;
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
+    collections::VecDeque,
     hash::{DefaultHasher, Hash, Hasher},
     sync::Arc,
 };
@@ -39,10 +39,12 @@ pub struct CallContext {
     /// Alert ids already raised: each is raised once per call.
     alerts_raised: Vec<Arc<str>>,
     /// Per rule id, the side's turn in which it last fired: for cooldowns.
-    fired: HashMap<Arc<str>, u32>,
+    /// (A call fires a few dozen rules at most: a vector is smaller and as
+    /// fast as a map here.)
+    fired: Vec<(Arc<str>, u32)>,
     /// Hashes of every suggestion text shown: a call never shows the same
     /// line twice.
-    said: HashSet<u64>,
+    said: Vec<u64>,
     /// Needs already paraphrased back.
     confirmed: Vec<IntentId>,
     /// Needs whose underlying need was already probed.
@@ -129,8 +131,9 @@ impl CallContext {
     /// fired within its cooldown.
     pub fn cooled_down(&self, id: &str, speaker: Speaker, cooldown_turns: u32) -> bool {
         self.fired
-            .get(id)
-            .is_none_or(|&turn| self.turns(speaker) > turn + cooldown_turns)
+            .iter()
+            .find(|(rule, _)| &**rule == id)
+            .is_none_or(|&(_, turn)| self.turns(speaker) > turn + cooldown_turns)
     }
 
     /// Whether `text` was already shown in the call.
@@ -227,8 +230,11 @@ impl CallContext {
         for assist in assists {
             match assist {
                 Assist::Suggestion(s) => {
-                    self.fired.insert(s.rule_id.clone(), turn);
-                    self.said.insert(text_hash(&s.text));
+                    match self.fired.iter_mut().find(|(rule, _)| *rule == s.rule_id) {
+                        Some(entry) => entry.1 = turn,
+                        None => self.fired.push((s.rule_id.clone(), turn)),
+                    }
+                    self.said.push(text_hash(&s.text));
                 }
                 Assist::Alert(a) => {
                     if !self.alert_raised(&a.rule_id) {
