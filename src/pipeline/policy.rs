@@ -192,6 +192,38 @@ impl Turn<'_> {
         });
     }
 
+    /// Proposes the first of `options` (each filling `slot`, with the
+    /// `fixed` slots) that the call has not shown yet.
+    #[allow(clippy::too_many_arguments)]
+    fn suggest_one_of(
+        &mut self,
+        name: RuleName,
+        rule_id: Option<&Arc<str>>,
+        slot: &str,
+        options: &[String],
+        fixed: &[(&str, &str)],
+        why: &str,
+        confidence: f32,
+        mark: Option<Mark>,
+    ) {
+        for option in options {
+            let before = self.candidates.len();
+            let mut slots = vec![(slot, option.as_str())];
+            slots.extend_from_slice(fixed);
+            self.suggest(
+                name,
+                rule_id,
+                &slots,
+                why.to_string(),
+                confidence,
+                mark.clone(),
+            );
+            if self.candidates.len() > before {
+                return;
+            }
+        }
+    }
+
     fn zh(&self) -> bool {
         self.lang == Lang::Zh
     }
@@ -481,25 +513,21 @@ impl Turn<'_> {
             }
         }
         if !carried && !self.context.probed(id) && !self.upset() {
-            for probe in &texts.probe {
-                let before = self.candidates.len();
-                let why = if self.zh() {
-                    format!("{id}：了解问题背后的真实需求。")
-                } else {
-                    format!("{id}: find the need behind the question.")
-                };
-                self.suggest(
-                    RuleName::NeedProbe,
-                    None,
-                    &[("probe", probe)],
-                    why,
-                    intent.confidence,
-                    Some(Mark::Probed(id.clone())),
-                );
-                if self.candidates.len() > before {
-                    break;
-                }
-            }
+            let why = if self.zh() {
+                format!("{id}：了解问题背后的真实需求。")
+            } else {
+                format!("{id}: find the need behind the question.")
+            };
+            self.suggest_one_of(
+                RuleName::NeedProbe,
+                None,
+                "probe",
+                &texts.probe,
+                &[],
+                &why,
+                intent.confidence,
+                Some(Mark::Probed(id.clone())),
+            );
         }
         if !self.context.guided(id) || analysis.asks_what_next {
             let why = if analysis.asks_what_next {
@@ -513,20 +541,16 @@ impl Turn<'_> {
             } else {
                 format!("{id}: the need is clear; offer the next step.")
             };
-            for next in &texts.next {
-                let before = self.candidates.len();
-                self.suggest(
-                    RuleName::NextStep,
-                    None,
-                    &[("next", next), ("need", &texts.label)],
-                    why.clone(),
-                    intent.confidence,
-                    Some(Mark::Guided(id.clone())),
-                );
-                if self.candidates.len() > before {
-                    break;
-                }
-            }
+            self.suggest_one_of(
+                RuleName::NextStep,
+                None,
+                "next",
+                &texts.next,
+                &[("need", &texts.label)],
+                &why,
+                intent.confidence,
+                Some(Mark::Guided(id.clone())),
+            );
         }
     }
 
@@ -619,20 +643,16 @@ impl Turn<'_> {
                     } else {
                         format!("The agent said \"{phrase}\": say what can be done instead.")
                     };
-                    for say in reframe.say.get(self.lang) {
-                        let before = self.candidates.len();
-                        self.suggest(
-                            RuleName::Reframe,
-                            Some(&reframe.rule_id),
-                            &[("say", say), ("phrase", &phrase)],
-                            why.clone(),
-                            0.8,
-                            None,
-                        );
-                        if self.candidates.len() > before {
-                            break;
-                        }
-                    }
+                    self.suggest_one_of(
+                        RuleName::Reframe,
+                        Some(&reframe.rule_id),
+                        "say",
+                        reframe.say.get(self.lang),
+                        &[("phrase", &phrase)],
+                        &why,
+                        0.8,
+                        None,
+                    );
                 }
                 Target::Jargon(i) => {
                     let jargon = &playbook.jargon[i as usize];

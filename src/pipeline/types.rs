@@ -114,8 +114,10 @@ impl IntentPrediction {
     }
 }
 
-/// An emotion the agent should react to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// An emotion the agent should react to. (Named in snake case in the
+/// playbook file.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Emotion {
     /// Annoyed, angry.
     Frustration,
@@ -190,8 +192,10 @@ pub struct Suggestion {
     pub rule_id: std::sync::Arc<str>,
 }
 
-/// Why a supervisor should look at a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Why a supervisor should look at a call. (Named in snake case in the
+/// playbook file.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// Frustration repeated or rising.
     EscalationRisk,

@@ -3,6 +3,7 @@
 //! silently ignored. See `playbooks/default.toml` for a commented example
 //! and README.md for the schema.
 
+use crate::pipeline::{AlertKind, Emotion};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
@@ -203,37 +204,15 @@ pub(super) struct ChecklistLang {
     pub say: String,
 }
 
-/// Alert kinds as written.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(super) enum AlertKindFile {
-    EscalationRisk,
-    SupervisorRequest,
-    Complaint,
-    VulnerableCustomer,
-}
-
-/// Emotions as written.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(super) enum EmotionFile {
-    Frustration,
-    Anxiety,
-    Confusion,
-    Urgency,
-    Sadness,
-    Satisfaction,
-}
-
 /// `[[alerts]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AlertFile {
     pub id: String,
-    pub kind: AlertKindFile,
+    pub kind: AlertKind,
     #[serde(default)]
     pub intents: Vec<String>,
-    pub emotion: Option<EmotionFile>,
+    pub emotion: Option<Emotion>,
     #[serde(default)]
     pub min_intensity: f32,
     #[serde(default = "one")]

@@ -19,7 +19,7 @@ pub use phrases::{Hit, Phrases, Target};
 pub use template::Template;
 
 use crate::pipeline::{normalize::Normalized, AlertKind, Emotion, Language, SuggestionKind};
-use file::{AlertKindFile, EmotionFile, PerLangFile};
+use file::PerLangFile;
 use std::{
     collections::{HashMap, HashSet},
     fmt,
@@ -631,15 +631,8 @@ impl<F: Fn(Span, String) -> PlaybookError> Compiler<'_, F> {
         index: u16,
         a: file::AlertFile,
     ) -> Result<AlertRule, PlaybookError> {
-        let emotion = a.emotion.map(|e| EmotionTrigger {
-            emotion: match e {
-                EmotionFile::Frustration => Emotion::Frustration,
-                EmotionFile::Anxiety => Emotion::Anxiety,
-                EmotionFile::Confusion => Emotion::Confusion,
-                EmotionFile::Urgency => Emotion::Urgency,
-                EmotionFile::Sadness => Emotion::Sadness,
-                EmotionFile::Satisfaction => Emotion::Satisfaction,
-            },
+        let emotion = a.emotion.map(|emotion| EmotionTrigger {
+            emotion,
             min_intensity: a.min_intensity,
             turns: a.turns,
             rising: a.rising,
@@ -671,12 +664,7 @@ impl<F: Fn(Span, String) -> PlaybookError> Compiler<'_, F> {
         let (en_text, en_follow) = en.unzip();
         Ok(AlertRule {
             id: a.id.into(),
-            kind: match a.kind {
-                AlertKindFile::EscalationRisk => AlertKind::EscalationRisk,
-                AlertKindFile::SupervisorRequest => AlertKind::SupervisorRequest,
-                AlertKindFile::Complaint => AlertKind::Complaint,
-                AlertKindFile::VulnerableCustomer => AlertKind::VulnerableCustomer,
-            },
+            kind: a.kind,
             intents: a.intents,
             emotion,
             text: PerLang([zh_text, en_text]),
@@ -809,6 +797,11 @@ mod tests {
         Playbook::parse(&edit(DEFAULT_PLAYBOOK), "test.toml").unwrap_err()
     }
 
+    /// The 1-based line of the default playbook that matches.
+    fn line_where(matches: impl Fn(&str) -> bool) -> usize {
+        DEFAULT_PLAYBOOK.lines().position(matches).unwrap() + 1
+    }
+
     #[test]
     fn errors_name_the_line_and_the_problem() {
         let e = broken(|s| {
@@ -817,11 +810,7 @@ mod tests {
                 "cooldwn_turns = 2\nzh = [\n  \"您别着急",
             )
         });
-        let line = DEFAULT_PLAYBOOK
-            .lines()
-            .position(|l| l.starts_with("[rules.\"empathy.anxiety\"]"))
-            .unwrap()
-            + 3;
+        let line = line_where(|l| l.starts_with("[rules.\"empathy.anxiety\"]")) + 2;
         assert_eq!(e.line, Some(line), "{e}");
         assert!(e.message.contains("cooldwn_turns"), "{e}");
 
@@ -831,11 +820,7 @@ mod tests {
                 "您是想{frist}还是{second}呢？",
             )
         });
-        let line = DEFAULT_PLAYBOOK
-            .lines()
-            .position(|l| l.contains("您是想{first}还是{second}呢？"))
-            .unwrap()
-            + 1;
+        let line = line_where(|l| l.contains("您是想{first}还是{second}呢？"));
         assert_eq!(e.line, Some(line), "{e}");
         assert_eq!(
             e.to_string(),
