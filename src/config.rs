@@ -53,6 +53,9 @@ pub struct Config {
     /// How often the playbook file is checked for changes
     /// (`playbook_poll_interval`).
     pub playbook_poll_interval: Duration,
+    /// Serve the no-op comparison service instead (`echo`, `serve --echo`):
+    /// one trivial Analysis per final segment, no analysis, for load tests.
+    pub echo: bool,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             model: None,
             playbook: None,
             playbook_poll_interval: Duration::from_secs(2),
+            echo: false,
         }
     }
 }
@@ -117,6 +121,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "playbook_poll_interval",
         "how often the playbook file is checked for changes [2s]",
+    ),
+    (
+        "echo",
+        "serve the no-op comparison service for load tests [false]",
     ),
 ];
 
@@ -184,6 +192,12 @@ impl Config {
             "model" => self.model = Some(file(value)?),
             "playbook" => self.playbook = Some(file(value)?),
             "playbook_poll_interval" => self.playbook_poll_interval = duration(value)?,
+            "echo" => {
+                self.echo = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{value:?} is neither `true` nor `false`"))?
+            }
             _ => return Err("unknown key (see `callassist serve --help`)".into()),
         }
         Ok(())

@@ -30,6 +30,7 @@
 //! - [`model`]: the trainable intent classifier (features, logistic
 //!   regression, model file, training and evaluation).
 //! - [`replay`]: the `callassist replay` client for recorded calls.
+//! - [`loadgen`]: the `callassist loadgen` load generator and its report.
 //! - [`telemetry`]: `tracing` set-up (text or JSON).
 //!
 //! The internals are explained in `DESIGN.md`.
@@ -40,6 +41,7 @@
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod loadgen;
 pub mod model;
 pub mod pipeline;
 pub mod playbook;

@@ -39,6 +39,10 @@ enum Command {
         /// when the file changes and on SIGHUP (same as --set playbook=FILE).
         #[arg(long, value_name = "FILE")]
         playbook: Option<String>,
+        /// Serve the no-op comparison service (one trivial Analysis per
+        /// final segment, no analysis) for load tests (same as --set echo=true).
+        #[arg(long)]
+        echo: bool,
         /// Override a configuration key; repeatable.
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         set: Vec<(String, String)>,
@@ -141,6 +145,48 @@ enum Command {
         #[arg(long)]
         no_color: bool,
     },
+    /// Generate realistic call traffic against a server and measure it.
+    Loadgen {
+        /// Server address.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        addr: String,
+        /// Concurrent calls.
+        #[arg(long, default_value_t = 100)]
+        calls: usize,
+        /// How long the calls are held (after the ramp-up), e.g. 60s or 10m.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+        /// Ramp-up time [default: a tenth of the duration, at most 30s].
+        #[arg(long, value_parser = humantime::parse_duration)]
+        ramp: Option<std::time::Duration>,
+        /// realistic (paced, interims) or burst (closed loop, finals only).
+        #[arg(long, value_enum, default_value = "realistic")]
+        profile: callassist::loadgen::Profile,
+        /// WatchCall watchers per call.
+        #[arg(long, default_value_t = 0)]
+        watchers: usize,
+        /// Time compression of the realistic calls (1 = real time).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Calls per HTTP/2 connection.
+        #[arg(long, default_value_t = 100)]
+        streams_per_connection: usize,
+        /// Seed of the call scripts.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Sample this server process's memory every second (Linux).
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// Write the JSON report here.
+        #[arg(long, value_name = "FILE.json")]
+        report: Option<PathBuf>,
+        /// Write the SVG chart here.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
+        /// No progress line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 fn config_help() -> String {
@@ -165,8 +211,12 @@ async fn main() -> ExitCode {
             listen,
             model,
             playbook,
+            echo,
             mut set,
         } => {
+            if echo {
+                set.push(("echo".into(), "true".into()));
+            }
             for (key, value) in [("listen", listen), ("model", model), ("playbook", playbook)] {
                 if let Some(value) = value {
                     set.push((key.into(), value));
@@ -289,6 +339,59 @@ async fn main() -> ExitCode {
                 )
                 .map(|_| ()),
             )
+        }
+        Command::Loadgen {
+            addr,
+            calls,
+            duration,
+            ramp,
+            profile,
+            watchers,
+            speed,
+            streams_per_connection,
+            seed,
+            server_pid,
+            report,
+            plot,
+            quiet,
+        } => {
+            let options = callassist::loadgen::Options {
+                addr,
+                calls,
+                duration,
+                ramp: ramp
+                    .unwrap_or_else(|| (duration / 10).min(std::time::Duration::from_secs(30))),
+                profile,
+                watchers,
+                speed: if speed > 0.0 { speed } else { 1.0 },
+                streams_per_connection,
+                seed,
+                server_pid,
+                progress: !quiet,
+            };
+            let result = match callassist::loadgen::run(&options).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("callassist: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            print!("{}", callassist::loadgen::stats::summary(&result));
+            let write = |path: &PathBuf, text: String| {
+                std::fs::write(path, text)
+                    .map_err(|e| eprintln!("callassist: {}: {e}", path.display()))
+                    .is_ok()
+            };
+            let json = serde_json::to_string_pretty(&result).expect("the report serializes");
+            let ok = report.as_ref().is_none_or(|p| write(p, json))
+                & plot
+                    .as_ref()
+                    .is_none_or(|p| write(p, callassist::loadgen::chart::svg(&result)));
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Command::Replay {
             file,

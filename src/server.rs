@@ -2,7 +2,7 @@
 //! reaper, and the graceful drain.
 
 use crate::{
-    grpc::CallAssist,
+    grpc::{echo::Echo, CallAssist},
     model::IntentModel,
     pb::{self, call_assist_service_server::CallAssistServiceServer},
     pipeline::Pipeline,
@@ -83,7 +83,8 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)
-        .add_service(CallAssistServiceServer::new(service))
+        .add_optional_service((!config.echo).then(|| CallAssistServiceServer::new(service)))
+        .add_optional_service(config.echo.then(|| CallAssistServiceServer::new(Echo)))
         .serve_with_incoming_shutdown(incoming(listener), async move {
             stop_accepting.cancelled().await
         });
@@ -93,6 +94,9 @@ pub async fn serve(
         health
             .set_service_status(name, ServingStatus::Serving)
             .await;
+    }
+    if config.echo {
+        warn!("serving the no-op echo service (load-test comparison), not the assist");
     }
     info!(ready_ms = started.elapsed().as_millis() as u64, "serving");
 

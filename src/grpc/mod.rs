@@ -3,6 +3,7 @@
 //! maps errors to statuses ([`status`]). No analysis or policy lives here.
 
 pub mod convert;
+pub mod echo;
 pub mod status;
 
 use crate::{
