@@ -203,6 +203,9 @@ pub fn realistic(call_id: &str, rng: &mut Rng, speed: f64) -> Vec<Step> {
             segment: Some((id.clone(), true)),
         });
     }
+    // Overlapping speech (an interruption) interleaves the two segments'
+    // messages, as a streaming ASR would send them.
+    steps[1..].sort_by_key(|s| s.at);
     let last = steps.last().map_or(Duration::ZERO, |s| s.at);
     steps.push(Step {
         at: last + scale(500),
