@@ -103,6 +103,11 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         clients.push(CallAssistServiceClient::new(channel));
     }
     let stats = Arc::new(Mutex::new(Stats::default()));
+    // Call ids are unique per run: the server keeps ended calls for a while
+    // and refuses to reuse their ids.
+    let run_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() % 1_000_000_000);
     let started = Instant::now();
     let cpu_before = cpu_seconds();
     let hold_end = started + options.ramp + options.duration;
@@ -117,7 +122,7 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
             let mut rng = Rng::new(options.seed ^ (slot as u64 + 1) << 20);
             let mut n = 0;
             while Instant::now() < hold_end {
-                let call_id = format!("lg-{}-{slot}-{n}", options.seed);
+                let call_id = format!("lg-{run_id}-{slot}-{n}");
                 n += 1;
                 match options.profile {
                     Profile::Realistic => {
