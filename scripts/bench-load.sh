@@ -21,7 +21,8 @@ bin=target/release/callassist
 port=50099
 
 server() { # server NAME ARGS... : starts a server, sets $pid
-  "$bin" serve --listen "127.0.0.1:$port" --set log_level=warn --set max_calls=30000 "$@" >"$out/$1.log" 2>&1 &
+  local name=$1; shift
+  "$bin" serve --listen "127.0.0.1:$port" --set log_level=warn --set max_calls=30000 "$@" >"$out/$name.log" 2>&1 &
   pid=$!
   sleep 1
 }

@@ -100,6 +100,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "events retained per call for late watchers [128]",
     ),
     (
+        "ended_event_history",
+        "events kept per ended call for late watchers (the summary last) [16]",
+    ),
+    (
         "watcher_buffer",
         "events a watcher may lag before losing the oldest [256]",
     ),
@@ -174,6 +178,7 @@ impl Config {
                     .parse()
                     .map_err(|_| format!("{value:?} is not a non-negative integer"))?
             }
+            "ended_event_history" => self.limits.ended_event_history = positive(value)?,
             "watcher_buffer" => self.limits.watcher_buffer = positive(value)?,
             "max_segment_bytes" => self.max_segment_bytes = positive(value)?,
             "drain_timeout" => self.drain_timeout = duration(value)?,

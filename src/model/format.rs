@@ -7,7 +7,7 @@
 
 use super::{
     features::{Featurizer, Fnv},
-    linear::{LinearModel, Parts},
+    linear::{LinearModel, Packed, Parts},
 };
 use crate::Error;
 
@@ -52,7 +52,6 @@ pub fn data_fingerprint(bytes: &[u8]) -> Option<String> {
 
 /// Serializes a model.
 pub fn encode(model: &LinearModel, about: &str, data_fingerprint: &str) -> Vec<u8> {
-    let c = model.classes();
     let header = Header {
         labels: model.labels.clone(),
         bits: model.featurizer.bits,
@@ -68,15 +67,8 @@ pub fn encode(model: &LinearModel, about: &str, data_fingerprint: &str) -> Vec<u
     out.extend(serde_json::to_vec(&header).expect("header serializes"));
     out.push(b'\n');
     for (row, bucket) in model.buckets.iter().enumerate() {
-        let w = &model.weights[row * c..(row + 1) * c];
-        let scale = w.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(1e-12);
         out.extend(bucket.to_le_bytes());
-        out.extend(model.idf[row].to_le_bytes());
-        out.extend(scale.to_le_bytes());
-        out.extend(
-            w.iter()
-                .map(|x| (x / scale * 127.0).round().clamp(-127.0, 127.0) as i8 as u8),
-        );
+        out.extend(model.packed.record(row));
     }
     out
 }
@@ -105,7 +97,7 @@ pub fn decode(bytes: &[u8]) -> Result<LinearModel, Error> {
     }
     let mut buckets = Vec::with_capacity(header.rows);
     let mut idf = Vec::with_capacity(header.rows);
-    let mut weights = Vec::with_capacity(header.rows * c);
+    let mut records = Vec::with_capacity(header.rows * (row_len - 4));
     for row in body.chunks_exact(row_len) {
         let word = |i: usize| [row[i], row[i + 1], row[i + 2], row[i + 3]];
         let bucket = u32::from_le_bytes(word(0));
@@ -114,19 +106,17 @@ pub fn decode(bytes: &[u8]) -> Result<LinearModel, Error> {
         }
         buckets.push(bucket);
         idf.push(f32::from_le_bytes(word(4)));
-        let scale = f32::from_le_bytes(word(8));
-        weights.extend(
-            row[12..]
-                .iter()
-                .map(|&q| f32::from(q as i8) / 127.0 * scale),
-        );
+        records.extend_from_slice(&row[4..]);
     }
+    // Served models keep only the quantized rows: the f32 weights are for
+    // training.
     Ok(LinearModel::from_parts(Parts {
+        packed: Some(Packed::from_records(records, c)),
         labels: header.labels,
         featurizer: Featurizer { bits: header.bits },
         buckets,
         idf,
-        weights,
+        weights: Vec::new(),
         bias: header.bias,
         temperature: header.temperature,
         oos_threshold: header.oos_threshold,

@@ -71,8 +71,11 @@ pub struct LinearModel {
     pub(super) buckets: Vec<u32>,
     /// Inverse document frequency per row.
     pub(super) idf: Vec<f32>,
-    /// Row-major weights, `rows × labels`.
+    /// Row-major weights, `rows × labels`, for training (empty in a model
+    /// read from a file).
     pub(super) weights: Vec<f32>,
+    /// The rows as inference reads them (see [`Packed`]).
+    pub(super) packed: Packed,
     /// One bias per label.
     pub(super) bias: Vec<f32>,
     /// Softmax temperature fitted on validation data (1 if none).
@@ -87,6 +90,9 @@ pub struct LinearModel {
 
 /// The stored parts of a model (see the fields of [`LinearModel`]).
 pub(super) struct Parts {
+    /// Inference rows as read from a model file (built from `idf` and
+    /// `weights` when `None`).
+    pub packed: Option<Packed>,
     pub labels: Vec<String>,
     pub featurizer: Featurizer,
     pub buckets: Vec<u32>,
@@ -157,11 +163,73 @@ fn softmax_in_place(scores: &mut [f32], temperature: f32) {
     }
 }
 
+/// The rows as inference reads them: per row one record of its IDF (f32),
+/// its weight scale (f32) and one i8 weight per label (weight = scale ×
+/// i8 / 127), the row layout of the model file. A feature then costs one
+/// index probe and one record (30 bytes for 22 labels, one cache line)
+/// instead of reads from three arrays and 88 bytes of f32 weights. Under
+/// load, with the caches full of call state, those misses were most of what
+/// classification cost (BENCHMARKS.md, "Where the time goes").
+#[derive(Debug, Clone, Default)]
+pub(super) struct Packed {
+    /// Bytes per row: 8 + one per label.
+    stride: usize,
+    /// The records, row after row.
+    bytes: Vec<u8>,
+}
+
+impl Packed {
+    /// Quantizes f32 weights (`classes` per row) with their IDFs.
+    fn new(idf: &[f32], weights: &[f32], classes: usize) -> Self {
+        let stride = 8 + classes;
+        let mut bytes = Vec::with_capacity(idf.len() * stride);
+        for (row, idf) in idf.iter().enumerate() {
+            let w = &weights[row * classes..(row + 1) * classes];
+            let scale = w.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(1e-12);
+            bytes.extend(idf.to_le_bytes());
+            bytes.extend(scale.to_le_bytes());
+            bytes.extend(
+                w.iter()
+                    .map(|x| (x / scale * 127.0).round().clamp(-127.0, 127.0) as i8 as u8),
+            );
+        }
+        Packed { stride, bytes }
+    }
+
+    /// Records read from a model file (each `classes + 8` bytes).
+    pub(super) fn from_records(bytes: Vec<u8>, classes: usize) -> Self {
+        Packed {
+            stride: 8 + classes,
+            bytes,
+        }
+    }
+
+    /// The record of `row`: as stored in the model file after the bucket.
+    pub(super) fn record(&self, row: usize) -> &[u8] {
+        &self.bytes[row * self.stride..(row + 1) * self.stride]
+    }
+
+    /// IDF, weight scale and quantized weights of `row`.
+    #[inline]
+    fn row(&self, row: u32) -> (f32, f32, &[u8]) {
+        let start = row as usize * self.stride;
+        let r = &self.bytes[start..start + self.stride];
+        let (head, q) = r.split_at(8);
+        let f = |i: usize| f32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        (f(0), f(4), q)
+    }
+}
+
 impl LinearModel {
     /// A model from its stored parts; builds the bucket → row index.
     pub(super) fn from_parts(parts: Parts) -> Self {
         let index = RowIndex::new(&parts.buckets);
+        let packed = match parts.packed {
+            Some(packed) => packed,
+            None => Packed::new(&parts.idf, &parts.weights, parts.labels.len()),
+        };
         LinearModel {
+            packed,
             labels: parts.labels,
             featurizer: parts.featurizer,
             index,
@@ -183,11 +251,6 @@ impl LinearModel {
     /// Rows (seen buckets) in the model.
     pub fn rows(&self) -> usize {
         self.buckets.len()
-    }
-
-    /// TF-IDF vector of `text` over the model's rows.
-    fn vectorize(&self, text: &Normalized<'_>) -> Sparse {
-        self.weigh(&self.featurizer.features_of(text))
     }
 
     /// Sublinear TF × IDF of the known buckets, each block L2-normalized
@@ -234,16 +297,52 @@ impl LinearModel {
     /// label (before normalization). `None` for buckets never seen.
     pub fn contribution(&self, bucket: u32, label: usize) -> Option<f32> {
         let row = self.index.get(bucket);
-        (row != NO_ROW)
-            .then(|| self.idf[row as usize] * self.weights[row as usize * self.classes() + label])
+        (row != NO_ROW).then(|| {
+            let (idf, scale, q) = self.packed.row(row);
+            idf * f32::from(q[label] as i8) / 127.0 * scale
+        })
     }
 
     /// Calibrated probabilities of every label for `text`.
     pub fn probabilities(&self, text: &Normalized<'_>) -> Vec<f32> {
-        let v = self.vectorize(text);
-        let mut scores = vec![0.0; self.classes()];
-        self.raw_scores(&v, &mut scores);
+        let mut scores = self.scores(text);
         softmax_in_place(&mut scores, self.temperature);
+        scores
+    }
+
+    /// Raw scores of every label for `text`, from the packed rows: the TF-IDF
+    /// weighting of [`LinearModel::weigh`] and the dot products of
+    /// [`LinearModel::raw_scores`] in two passes over one record per feature.
+    fn scores(&self, text: &Normalized<'_>) -> Vec<f32> {
+        let features = self.featurizer.features_of(text);
+        let mut norms = [0.0f32; BLOCKS];
+        // (x × weight scale, block, quantized weights) per known feature.
+        let mut active: Vec<(f32, usize, &[u8])> = Vec::with_capacity(features.len());
+        for &(b, n) in features.iter() {
+            let row = self.index.get(b);
+            if row != NO_ROW {
+                let (idf, weight_scale, q) = self.packed.row(row);
+                let tf = if n == 1.0 { 1.0 } else { 1.0 + n.ln() };
+                let x = tf * idf;
+                norms[block(b)] += x * x;
+                active.push((x * weight_scale / 127.0, block(b), q));
+            }
+        }
+        let blocks = norms.iter().filter(|n| **n > 0.0).count().max(1) as f32;
+        let scale = norms.map(|n| {
+            if n > 0.0 {
+                1.0 / (n * blocks).sqrt()
+            } else {
+                0.0
+            }
+        });
+        let mut scores = self.bias.clone();
+        for (x, blk, q) in active {
+            let k = x * scale[blk];
+            for (s, &q) in scores.iter_mut().zip(q) {
+                *s += k * f32::from(q as i8);
+            }
+        }
         scores
     }
 
@@ -275,6 +374,7 @@ impl LinearModel {
             .map(|b| ((1.0 + n) / (1.0 + df[b] as f32)).ln() + 1.0)
             .collect();
         let mut model = LinearModel::from_parts(Parts {
+            packed: Some(Packed::default()), // packed once trained
             labels,
             featurizer,
             buckets,
@@ -322,6 +422,7 @@ impl LinearModel {
             }
             progress(epoch + 1, (loss / data.len().max(1) as f64) as f32);
         }
+        model.packed = Packed::new(&model.idf, &model.weights, c);
         model
     }
 
@@ -333,12 +434,7 @@ impl LinearModel {
         }
         let scored: Vec<(Vec<f32>, usize)> = validation
             .iter()
-            .map(|(t, y)| {
-                let v = self.vectorize(&Normalized::new(t));
-                let mut s = vec![0.0; self.classes()];
-                self.raw_scores(&v, &mut s);
-                (s, *y)
-            })
+            .map(|(t, y)| (self.scores(&Normalized::new(t)), *y))
             .collect();
         let nll = |t: f32| -> f64 {
             scored

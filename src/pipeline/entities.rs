@@ -77,6 +77,42 @@ fn iso(year: Option<u32>, month: u32, day: u32) -> Option<String> {
     })
 }
 
+/// Prefixes of the relative weekday forms in Mandarin (上周五, 这周三),
+/// with the week they mean.
+const WEEKDAY_PREFIXES_ZH: &[(&str, &str)] = &[
+    ("上周", "last"),
+    ("上星期", "last"),
+    ("这周", "this"),
+    ("本周", "this"),
+    ("周", "this"),
+    ("星期", "this"),
+];
+
+/// Prefixes of the relative weekday forms in English (last friday).
+const WEEKDAY_PREFIXES_EN: &[&str] = &["last", "this", "next"];
+
+/// The first bytes a date can start with: the scan tries the date patterns
+/// only where one of them could begin (most positions of a sentence cannot).
+fn date_start_bytes() -> &'static [bool; 256] {
+    static TABLE: std::sync::OnceLock<[bool; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = [false; 256];
+        for digit in b'0'..=b'9' {
+            table[usize::from(digit)] = true;
+        }
+        let words = MONTHS_EN
+            .iter()
+            .chain(WEEKDAYS_EN)
+            .chain(WEEKDAY_PREFIXES_EN)
+            .chain(WEEKDAY_PREFIXES_ZH.iter().map(|(p, _)| p))
+            .chain(RELATIVE_DATES.iter().map(|(p, _)| p));
+        for word in words {
+            table[usize::from(word.as_bytes()[0])] = true;
+        }
+        table
+    })
+}
+
 /// Dates: 2026-11-30, 2026年11月30日, 11月30号, November 30th, and relative
 /// expressions (昨天, 上周五, yesterday, last friday).
 fn dates(text: &Normalized<'_>, out: &mut Vec<Entity>) {
@@ -91,7 +127,8 @@ fn dates(text: &Normalized<'_>, out: &mut Vec<Entity>) {
     let mut i = 0;
     while i < s.len() {
         let rest = &s[i..];
-        let at_boundary = i == 0 || !s.as_bytes()[i - 1].is_ascii_alphanumeric();
+        let at_boundary = (i == 0 || !s.as_bytes()[i - 1].is_ascii_alphanumeric())
+            && date_start_bytes()[usize::from(s.as_bytes()[i])];
         let mut consumed = 0;
         if at_boundary {
             // 2026-11-30, 2026/11/30, 2026年11月30日 or 11月30号.
@@ -156,15 +193,8 @@ fn dates(text: &Normalized<'_>, out: &mut Vec<Entity>) {
             }
             // 上周五 / 上星期五 / 这周三, last friday.
             if consumed == 0 {
-                for (prefix, when) in [
-                    ("上周", "last"),
-                    ("上星期", "last"),
-                    ("这周", "this"),
-                    ("本周", "this"),
-                    ("周", "this"),
-                    ("星期", "this"),
-                ] {
-                    if let Some(day) = rest.strip_prefix(prefix).and_then(|r| r.chars().next()) {
+                for (prefix, when) in WEEKDAY_PREFIXES_ZH {
+                    if let Some(day) = rest.strip_prefix(*prefix).and_then(|r| r.chars().next()) {
                         if let Some((_, name)) = WEEKDAYS_ZH.iter().find(|(c, _)| *c == day) {
                             consumed = prefix.len() + day.len_utf8();
                             push(i..i + consumed, format!("{when}_{name}"));
@@ -174,7 +204,7 @@ fn dates(text: &Normalized<'_>, out: &mut Vec<Entity>) {
                 }
             }
             if consumed == 0 {
-                for when in ["last", "this", "next"] {
+                for when in WEEKDAY_PREFIXES_EN {
                     if let Some(day) = rest.strip_prefix(when).and_then(|r| r.strip_prefix(' ')) {
                         if let Some(name) = WEEKDAYS_EN.iter().find(|d| day.starts_with(**d)) {
                             consumed = when.len() + 1 + name.len();

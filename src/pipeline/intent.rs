@@ -43,30 +43,6 @@ pub fn default_model() -> Arc<IntentModel> {
         .clone()
 }
 
-/// Phrases by which a caller asks what to do next.
-const WHAT_NEXT: &[&str] = &[
-    "怎么办",
-    "怎么弄",
-    "怎么开通",
-    "怎么操作",
-    "然后呢",
-    "接下来",
-    "下一步",
-    "what happens now",
-    "what happens next",
-    "what do i do",
-    "what should i do",
-    "what now",
-    "what next",
-    "next step",
-    "how do i",
-];
-
-/// Whether the utterance asks what to do next.
-pub fn asks_what_next(text: &Normalized<'_>) -> bool {
-    WHAT_NEXT.iter().any(|p| text.find(p).is_some())
-}
-
 /// Classifies normalized utterances with an intent model.
 #[derive(Debug, Clone)]
 pub struct IntentClassifier {

@@ -144,7 +144,6 @@ impl Pipeline {
             entities: entities::extract(normalized),
             is_final: utterance.is_final,
             intent_carried_over,
-            asks_what_next: intent::asks_what_next(normalized),
         }
     }
 }

@@ -529,8 +529,9 @@ impl Turn<'_> {
                 Some(Mark::Probed(id.clone())),
             );
         }
-        if !self.context.guided(id) || analysis.asks_what_next {
-            let why = if analysis.asks_what_next {
+        let asks_what_next = self.hit(Target::WhatNext).is_some();
+        if !self.context.guided(id) || asks_what_next {
+            let why = if asks_what_next {
                 if self.zh() {
                     format!("客户在问下一步怎么办（{id}）。")
                 } else {
@@ -940,7 +941,6 @@ mod tests {
             entities: Vec::new(),
             is_final: true,
             intent_carried_over: false,
-            asks_what_next: false,
         }
     }
 

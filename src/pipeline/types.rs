@@ -88,9 +88,6 @@ pub struct Analysis {
     pub is_final: bool,
     /// Whether the intent was carried over from the call's earlier turns.
     pub intent_carried_over: bool,
-    /// Whether the speaker asks what to do next ("那怎么办", "so what
-    /// happens now"): the playbook then offers the next step again.
-    pub asks_what_next: bool,
 }
 
 /// An intent id (`check_balance`, …), shared rather than copied.

@@ -152,6 +152,8 @@ pub(super) struct FlowFile {
     pub customer_done: Vec<String>,
     #[serde(default)]
     pub small_talk: Vec<String>,
+    #[serde(default)]
+    pub what_next: Vec<String>,
 }
 
 /// `[[vague]]`.

@@ -494,6 +494,7 @@ impl<F: Fn(Span, String) -> PlaybookError> Compiler<'_, F> {
             self.phrases(&None, &flow.hold, lang, Target::Hold)?;
             self.phrases(&None, &flow.customer_done, lang, Target::CustomerDone)?;
             self.phrases(&None, &flow.small_talk, lang, Target::SmallTalk)?;
+            self.phrases(&None, &flow.what_next, lang, Target::WhatNext)?;
         }
         let mut checklist = Vec::new();
         for spanned in file.checklist {

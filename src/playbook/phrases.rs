@@ -23,6 +23,8 @@ pub enum Target {
     CustomerDone,
     /// The customer makes small talk.
     SmallTalk,
+    /// The customer asks what to do next.
+    WhatNext,
     /// A vague request (`Playbook::vague`).
     Vague(u16),
     /// Raises an alert (`Playbook::alerts`).

@@ -271,8 +271,10 @@ impl Call {
 
     /// Ends the call (once) and returns its summary event. Ending an ended
     /// call returns the summary it already has; ending a pending call (never
-    /// started) returns `None` and just closes its watchers.
-    pub(super) fn finish(&self, reason: &str) -> Option<Arc<Event>> {
+    /// started) returns `None` and just closes its watchers. The ended call
+    /// keeps its newest `keep_history` events and its feedback; the working
+    /// state of live processing is freed.
+    pub(super) fn finish(&self, reason: &str, keep_history: usize) -> Option<Arc<Event>> {
         let mut state = self.state.lock();
         match state.phase {
             Phase::Ended => return state.summary.clone(),
@@ -297,7 +299,11 @@ impl Call {
             Payload::Summary(Box::new(summary)),
         );
         state.log.close();
+        state.log.shrink_history(keep_history);
         state.summary = Some(event.clone());
+        state.finals = HashMap::new();
+        state.recent = VecDeque::new();
+        state.context = CallContext::default();
         Some(event)
     }
 

@@ -144,6 +144,15 @@ impl EventLog {
         }
     }
 
+    /// Keeps only the newest `keep` events of the history (an ended call's
+    /// history, where memory matters more than replay depth).
+    pub(super) fn shrink_history(&mut self, keep: usize) {
+        while self.history.len() > keep {
+            self.history.pop_front();
+        }
+        self.history.shrink_to_fit();
+    }
+
     /// Watchers currently subscribed.
     pub(super) fn watchers(&self) -> usize {
         self.live.as_ref().map_or(0, |l| l.receiver_count())

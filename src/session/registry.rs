@@ -36,6 +36,10 @@ pub struct Limits {
     pub summary_retention_count: usize,
     /// Events retained per call for watchers that join late.
     pub event_history: usize,
+    /// Events kept per ended call (the summary last): a console that joins
+    /// after hang-up gets the end of the call and its summary, and the rest
+    /// of a retained call's memory is freed.
+    pub ended_event_history: usize,
     /// Events a watcher may fall behind before it loses the oldest.
     pub watcher_buffer: usize,
 }
@@ -49,6 +53,7 @@ impl Default for Limits {
             summary_retention: Duration::from_secs(3600),
             summary_retention_count: 10_000,
             event_history: 128,
+            ended_event_history: 16,
             watcher_buffer: 256,
         }
     }
@@ -195,7 +200,7 @@ impl Registry {
     /// Ends a call and returns its summary event (see [`Call::finish`]).
     pub fn finish(&self, call: &Call, reason: &str) -> Option<Arc<Event>> {
         let was_open = call.with_state(|s| s.phase != Phase::Ended);
-        let summary = call.finish(reason);
+        let summary = call.finish(reason, self.limits.ended_event_history);
         if was_open {
             self.open_calls.fetch_sub(1, Ordering::AcqRel);
             self.ended
@@ -357,6 +362,46 @@ mod tests {
         );
         assert!(registry.get(&ids[1]).is_ok() && registry.get(&ids[2]).is_ok());
         assert_eq!(registry.open_calls(), 0);
+    }
+
+    #[test]
+    fn an_ended_call_keeps_only_the_end_of_its_history() {
+        let registry = Registry::new(Limits {
+            ended_event_history: 2,
+            ..Limits::default()
+        });
+        let attachment = registry.attach(start("h")).unwrap();
+        let pipeline = crate::pipeline::Pipeline::new();
+        for (n, text) in ["我的卡丢了，我好担心", "那怎么办", "好的谢谢"]
+            .iter()
+            .enumerate()
+        {
+            let segment = crate::session::Segment {
+                id: format!("c{n}"),
+                speaker: crate::pipeline::Speaker::Customer,
+                text: text.to_string(),
+                is_final: true,
+                start_ms: n as u32 * 2000,
+                end_ms: n as u32 * 2000 + 1500,
+            };
+            let events = attachment
+                .call
+                .process_segment(&pipeline, &segment, Instant::now())
+                .unwrap();
+            assert!(!events.is_empty());
+        }
+        let summary = registry.finish(&attachment.call, "hangup").unwrap();
+        let watch = registry.watch(attachment.call.id().clone(), 0).unwrap();
+        assert_eq!(watch.replay.len(), 2);
+        assert_eq!(
+            watch.replay[1].event_id, summary.event_id,
+            "the summary last"
+        );
+        assert_eq!(
+            watch.missed,
+            summary.event_id - 2,
+            "the watcher is told what it missed"
+        );
     }
 
     #[test]
