@@ -8,7 +8,8 @@
 #
 #   scripts/bench-load.sh [OUT_DIR]      # ~25 minutes
 #
-# Environment: HOLD (default 60s), SOAK (default 600s), BURST (default 20s).
+# Environment: HOLD (default 60s), SOAK (default 600s), BURST (default 20s),
+# SIZES (default "100 1000 5000": the runs before the 10,000-call soak).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-target/bench-load}"
@@ -16,6 +17,7 @@ mkdir -p "$out"
 hold="${HOLD:-60s}"
 soak="${SOAK:-600s}"
 burst="${BURST:-20s}"
+sizes="${SIZES:-100 1000 5000}"
 cargo build --release --quiet
 bin=target/release/callassist
 port=50099
@@ -34,7 +36,7 @@ load() { # load NAME ARGS...
     --report "$out/$name.json" --plot "$out/$name.svg" "$@" | tee "$out/$name.txt"
 }
 
-for n in 100 1000 5000; do
+for n in $sizes; do
   server serve
   load "realistic-$n" --calls "$n" --duration "$hold"
   stop
