@@ -14,7 +14,7 @@ const RIGHT: f64 = 70.0;
 /// The chart as SVG text.
 pub fn svg(report: &Report) -> String {
     let mut s = String::new();
-    let height = 2.0 * PANEL + 120.0;
+    let height = 2.0 * PANEL + 130.0;
     let _ = writeln!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="12">"#
@@ -24,11 +24,19 @@ pub fn svg(report: &Report) -> String {
     let a = &report.analysis_latency_us;
     let _ = writeln!(
         s,
-        r#"<text x="{LEFT}" y="20" font-size="14" font-weight="bold">callassist loadgen: {} calls, {} profile, {:.0} s — segment → Analysis p50 {} µs, p99 {} µs, max {} µs; {:.0} finals/s</text>"#,
-        st.calls, st.profile, report.elapsed_s, a.p50, a.p99, a.max, report.finals_per_s
+        r#"<text x="{LEFT}" y="18" font-size="14" font-weight="bold">callassist loadgen: {} calls, {} profile, {:.0} s, {:.0} finals/s</text>"#,
+        st.calls, st.profile, report.elapsed_s, report.finals_per_s
     );
-    timeline(&mut s, report, 40.0);
-    histogram(&mut s, report, 40.0 + PANEL + 60.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{LEFT}" y="36">segment → Analysis: p50 {} µs, p99 {} µs, max {} µs; errors {}</text>"#,
+        a.p50,
+        a.p99,
+        a.max,
+        report.errors.values().sum::<u64>()
+    );
+    timeline(&mut s, report, 50.0);
+    histogram(&mut s, report, 50.0 + PANEL + 60.0);
     s.push_str("</svg>\n");
     s
 }
