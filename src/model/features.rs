@@ -108,7 +108,7 @@ impl Featurizer {
     /// The features of `text`, reusing those another model already computed
     /// for it when they are at least as wide: a bucket of `b` bits is the
     /// wider bucket masked to `b` bits (the block bit is the lowest bit), so
-    /// narrower features are the wider ones masked, re-sorted and merged.
+    /// narrower features are the wider ones masked and merged.
     pub fn features_of<'t>(&self, text: &'t Normalized<'_>) -> Cow<'t, [(u32, f32)]> {
         let (bits, cached) = text
             .features
@@ -120,19 +120,11 @@ impl Featurizer {
             return Cow::Owned(self.features(text));
         }
         let mask = (1u32 << self.bits) - 1;
-        let mut narrowed: Vec<(u32, f32)> = cached.iter().map(|&(b, n)| (b & mask, n)).collect();
-        narrowed.sort_unstable_by_key(|f| f.0);
-        let mut merged: Vec<(u32, f32)> = Vec::with_capacity(narrowed.len());
-        for (b, n) in narrowed {
-            match merged.last_mut() {
-                Some((last, count)) if *last == b => *count += n,
-                _ => merged.push((b, n)),
-            }
-        }
-        Cow::Owned(merged)
+        Cow::Owned(count(cached.iter().map(|&(b, n)| (b & mask, n))))
     }
 
-    /// The features of `text` as (bucket, count), sorted by bucket.
+    /// The features of `text` as (bucket, count), each bucket once, in the
+    /// order of first occurrence.
     pub fn features(&self, text: &Normalized<'_>) -> Vec<(u32, f32)> {
         let mask = (1u64 << self.bits) - 1;
         let mut out: Vec<u32> = Vec::with_capacity(text.text.len() * 4);
@@ -176,15 +168,7 @@ impl Featurizer {
             }
         }
         Self::flush_cjk(s, &mut cjk_run, mask, &mut out);
-        out.sort_unstable();
-        let mut counted: Vec<(u32, f32)> = Vec::with_capacity(out.len());
-        for b in out {
-            match counted.last_mut() {
-                Some((last, n)) if *last == b => *n += 1.0,
-                _ => counted.push((b, 1.0)),
-            }
-        }
-        counted
+        count(out.into_iter().map(|b| (b, 1.0)))
     }
 
     fn char_ngrams(word: &str, mask: u64, out: &mut Vec<u32>) {
@@ -221,6 +205,36 @@ impl Featurizer {
     }
 }
 
+/// Sums the counts of equal buckets, keeping the order of first occurrence,
+/// with a small open-addressing table: linear time, where sorting the
+/// buckets had been most of the cost of featurization (BENCHMARKS.md).
+fn count(buckets: impl ExactSizeIterator<Item = (u32, f32)>) -> Vec<(u32, f32)> {
+    /// An empty slot (no bucket reaches 2^32 − 1: buckets have at most 26 bits).
+    const EMPTY: u32 = u32::MAX;
+    let capacity = (buckets.len() * 2).next_power_of_two().max(16);
+    let mask = capacity - 1;
+    let mut slots = vec![EMPTY; capacity];
+    let mut out: Vec<(u32, f32)> = Vec::with_capacity(buckets.len());
+    for (bucket, n) in buckets {
+        let mut i = (bucket.wrapping_mul(0x9E37_79B9) >> 8) as usize & mask;
+        loop {
+            match slots[i] {
+                EMPTY => {
+                    slots[i] = out.len() as u32;
+                    out.push((bucket, n));
+                    break;
+                }
+                k if out[k as usize].0 == bucket => {
+                    out[k as usize].1 += n;
+                    break;
+                }
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,7 +252,10 @@ mod tests {
             total,
             (5 + 4 + 3 + 2 + 1 + 3 + 2 + 1 + 8 + 7 + 6 + 5) as f32
         );
-        assert!(a.windows(2).all(|w| w[0].0 < w[1].0));
+        let mut buckets: Vec<u32> = a.iter().map(|f| f.0).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        assert_eq!(buckets.len(), a.len(), "each bucket once");
     }
 
     #[test]
@@ -248,9 +265,13 @@ mod tests {
         let narrow = Featurizer { bits: 18 };
         let n = Normalized::new(text);
         assert_eq!(wide.features_of(&n).into_owned(), wide.features(&n));
+        let sorted = |mut f: Vec<(u32, f32)>| {
+            f.sort_unstable_by_key(|x| x.0);
+            f
+        };
         assert_eq!(
-            narrow.features_of(&n).into_owned(),
-            narrow.features(&Normalized::new(text))
+            sorted(narrow.features_of(&n).into_owned()),
+            sorted(narrow.features(&Normalized::new(text)))
         );
     }
 
