@@ -9,7 +9,7 @@
 #   scripts/bench-load.sh [OUT_DIR]      # ~25 minutes
 #
 # Environment: HOLD (default 60s), SOAK (default 600s), BURST (default 20s),
-# SIZES (default "100 1000 5000": the runs before the 10,000-call soak).
+# SIZES (default "100 1000 5000": the runs before the 10,000-call soak; empty for none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-target/bench-load}"
@@ -17,7 +17,7 @@ mkdir -p "$out"
 hold="${HOLD:-60s}"
 soak="${SOAK:-600s}"
 burst="${BURST:-20s}"
-sizes="${SIZES:-100 1000 5000}"
+sizes="${SIZES-100 1000 5000}"
 cargo build --release --quiet
 bin=target/release/callassist
 port=50099
