@@ -45,6 +45,8 @@ pub struct CallContext {
     /// Hashes of every suggestion text shown: a call never shows the same
     /// line twice.
     said: Vec<u64>,
+    /// The two needs the last customer turn's closed question offered.
+    asked: Option<(IntentId, IntentId)>,
     /// Needs already paraphrased back.
     confirmed: Vec<IntentId>,
     /// Needs whose underlying need was already probed.
@@ -139,6 +141,14 @@ impl CallContext {
     /// Whether `text` was already shown in the call.
     pub fn said(&self, text: &str) -> bool {
         self.said.contains(&text_hash(text))
+    }
+
+    /// Whether the last customer turn was asked a closed question that
+    /// offered `intent`.
+    pub fn just_asked(&self, intent: &str) -> bool {
+        self.asked
+            .as_ref()
+            .is_some_and(|(a, b)| &**a == intent || &**b == intent)
     }
 
     /// Whether the need was already paraphrased back.
@@ -282,6 +292,7 @@ impl CallContext {
                 }
             }
             Speaker::Customer => {
+                self.asked = effects.asked.clone();
                 if !analysis.intent.is_out_of_scope() {
                     self.current_intent = Some(analysis.intent.intent.clone());
                 }

@@ -51,6 +51,8 @@ impl Advice {
 /// and alerts it showed (see [`CallContext::commit`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
+    /// A closed question asked the customer to choose between these needs.
+    pub asked: Option<(IntentId, IntentId)>,
     /// The need was paraphrased back.
     pub confirmed: Option<IntentId>,
     /// The need behind the question was probed.
@@ -78,6 +80,7 @@ pub struct Effects {
 /// What a suggestion, once shown, records.
 #[derive(Debug, Clone)]
 enum Mark {
+    Asked(IntentId, IntentId),
     Confirmed(IntentId),
     Probed(IntentId),
     Guided(IntentId),
@@ -479,7 +482,10 @@ impl Turn<'_> {
             return;
         };
         let id = &intent.intent;
-        if !carried && !self.context.confirmed(id) {
+        // The customer just chose this need in answer to a closed question:
+        // it is confirmed already, go on to the next step.
+        let chosen = self.context.just_asked(id);
+        if !carried && !chosen && !self.context.confirmed(id) {
             let entities: Vec<(&str, &str)> = analysis
                 .entities
                 .iter()
@@ -569,7 +575,7 @@ impl Turn<'_> {
             &[("first", &a.name), ("second", &b.name)],
             why,
             confidence,
-            None,
+            Some(Mark::Asked(first.into(), second.into())),
         );
     }
 
@@ -817,6 +823,7 @@ impl Turn<'_> {
         }
         for Candidate { suggestion, mark } in self.candidates {
             match mark {
+                Some(Mark::Asked(a, b)) => self.effects.asked = Some((a, b)),
                 Some(Mark::Confirmed(i)) => self.effects.confirmed = Some(i),
                 Some(Mark::Probed(i)) => self.effects.probed = Some(i),
                 Some(Mark::Guided(i)) => self.effects.guided = Some(i),
