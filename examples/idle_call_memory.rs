@@ -5,15 +5,14 @@
 //! `cargo run --release --example idle_call_memory -- 10000`
 
 use callassist::{
+    loadgen,
     pipeline::{Pipeline, Speaker},
     session::{CallId, CallStart, Limits, Registry, Segment},
 };
 use std::time::Instant;
 
 fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
+    loadgen::rss_bytes(std::process::id()).expect("Linux /proc")
 }
 
 fn main() {

@@ -32,6 +32,7 @@
 //! - [`replay`]: the `callassist replay` client for recorded calls.
 //! - [`loadgen`]: the `callassist loadgen` load generator and its report.
 //! - [`telemetry`]: `tracing` set-up (text or JSON).
+//! - [`rng`]: the deterministic generator of training and the load generator.
 //!
 //! The internals are explained in `DESIGN.md`.
 
@@ -46,6 +47,7 @@ pub mod model;
 pub mod pipeline;
 pub mod playbook;
 pub mod replay;
+pub mod rng;
 pub mod server;
 pub mod session;
 pub mod telemetry;

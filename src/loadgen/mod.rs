@@ -28,10 +28,11 @@ pub mod stats;
 
 use crate::{
     pb::{self, assist_event::Payload, call_assist_service_client::CallAssistServiceClient},
+    rng::XorShift,
     Error,
 };
 use parking_lot::Mutex;
-use script::{Rng, Step};
+use script::Step;
 use stats::{Report, Settings, Stats};
 use std::{
     collections::HashMap,
@@ -119,7 +120,7 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         let begin = started + options.ramp.mul_f64(slot as f64 / options.calls as f64);
         slots.push(tokio::spawn(async move {
             tokio::time::sleep_until(begin).await;
-            let mut rng = Rng::new(options.seed ^ (slot as u64 + 1) << 20);
+            let mut rng = XorShift::seeded(options.seed ^ (slot as u64 + 1) << 20);
             let mut n = 0;
             while Instant::now() < hold_end {
                 let call_id = format!("lg-{run_id}-{slot}-{n}");
@@ -319,7 +320,7 @@ async fn realistic_call(
 async fn burst_call(
     mut client: Client,
     call_id: String,
-    rng: &mut Rng,
+    rng: &mut XorShift,
     hold_end: Instant,
     stats: &Mutex<Stats>,
 ) {
@@ -414,8 +415,8 @@ fn cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// Resident memory of process `pid`, bytes (Linux).
-fn rss_bytes(pid: u32) -> Option<u64> {
+/// Resident memory of process `pid`, bytes (Linux; `None` elsewhere).
+pub fn rss_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

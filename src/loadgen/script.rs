@@ -3,7 +3,11 @@
 //! varied by the bank training utterances of `data/intents/`, each utterance
 //! sent as 2–3 interim revisions about 300 ms apart and then its final.
 
-use crate::{pb, replay::Line};
+use crate::{
+    pb,
+    replay::{self, Line},
+    rng::XorShift,
+};
 use serde::Deserialize;
 use std::{sync::OnceLock, time::Duration};
 
@@ -41,12 +45,13 @@ pub struct Step {
     pub segment: Option<(String, bool)>,
 }
 
-/// A call's template: language, and its turns (speaker, text, start, end ms).
+/// A call's template: language, and its turns (speaker as in recordings,
+/// text, start, end ms).
 #[derive(Debug, Clone)]
 struct Template {
     language: String,
     zh: bool,
-    turns: Vec<(pb::Speaker, String, u32, u32)>,
+    turns: Vec<(String, String, u32, u32)>,
 }
 
 fn templates() -> &'static [Template] {
@@ -55,7 +60,7 @@ fn templates() -> &'static [Template] {
         RECORDINGS
             .iter()
             .map(|text| {
-                let lines = crate::replay::parse(text).expect("embedded recordings parse");
+                let lines = replay::parse(text).expect("embedded recordings parse");
                 let mut language = String::new();
                 let mut turns = Vec::new();
                 for line in lines {
@@ -68,16 +73,7 @@ fn templates() -> &'static [Template] {
                             start_ms,
                             end_ms,
                             ..
-                        } => turns.push((
-                            if speaker == "agent" {
-                                pb::Speaker::Agent
-                            } else {
-                                pb::Speaker::Customer
-                            },
-                            text,
-                            start_ms,
-                            end_ms,
-                        )),
+                        } => turns.push((speaker, text, start_ms, end_ms)),
                         _ => {}
                     }
                 }
@@ -112,47 +108,24 @@ fn utterances(zh: bool) -> &'static [String] {
     &all[usize::from(!zh)]
 }
 
-/// A small deterministic generator (xorshift): scripts vary by seed and are
-/// reproducible.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// Seeded; 0 is replaced.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    /// The next value below `n`.
-    pub fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n.max(1) as u64) as usize
-    }
-}
-
+/// A segment request, built the way `callassist replay` sends a recorded one.
 fn segment(
     id: &str,
-    speaker: pb::Speaker,
+    speaker: &str,
     text: &str,
     is_final: bool,
-    start: u32,
-    end: u32,
+    start_ms: u32,
+    end_ms: u32,
 ) -> pb::StreamCallRequest {
-    pb::StreamCallRequest {
-        event: Some(pb::stream_call_request::Event::Segment(
-            pb::TranscriptSegment {
-                segment_id: id.to_string(),
-                speaker: speaker as i32,
-                text: text.to_string(),
-                is_final,
-                start_ms: start,
-                end_ms: end,
-                asr_confidence: 0.9,
-            },
-        )),
-    }
+    let line = Line::Segment {
+        segment_id: id.to_string(),
+        speaker: speaker.to_string(),
+        text: text.to_string(),
+        is_final,
+        start_ms,
+        end_ms,
+    };
+    replay::request(&line, "").expect("a segment is a request")
 }
 
 /// The prefix of `text` with about `share` of its characters.
@@ -168,7 +141,7 @@ fn prefix(text: &str, share: f32) -> &str {
 /// customer turns replaced by training utterances of its language; each
 /// utterance as interims ~300 ms apart, then the final when the speech ends;
 /// then `end`. `speed` > 1 compresses time (tests).
-pub fn realistic(call_id: &str, rng: &mut Rng, speed: f64) -> Vec<Step> {
+pub fn realistic(call_id: &str, rng: &mut XorShift, speed: f64) -> Vec<Step> {
     let template = &templates()[rng.below(templates().len())];
     let mut steps = vec![Step {
         at: Duration::ZERO,
@@ -179,7 +152,7 @@ pub fn realistic(call_id: &str, rng: &mut Rng, speed: f64) -> Vec<Step> {
     let pool = utterances(template.zh);
     for (n, (speaker, text, start_ms, end_ms)) in template.turns.iter().enumerate() {
         let id = format!("s{n}");
-        let text = if *speaker == pb::Speaker::Customer && !pool.is_empty() && rng.below(2) == 0 {
+        let text = if speaker == "customer" && !pool.is_empty() && rng.below(2) == 0 {
             pool[rng.below(pool.len())].as_str()
         } else {
             text.as_str()
@@ -193,13 +166,13 @@ pub fn realistic(call_id: &str, rng: &mut Rng, speed: f64) -> Vec<Step> {
             let share = (r + 1) as f32 / (revisions + 1) as f32;
             steps.push(Step {
                 at: scale(at),
-                request: segment(&id, *speaker, prefix(text, share), false, *start_ms, at),
+                request: segment(&id, speaker, prefix(text, share), false, *start_ms, at),
                 segment: Some((id.clone(), false)),
             });
         }
         steps.push(Step {
             at: scale(*end_ms),
-            request: segment(&id, *speaker, text, true, *start_ms, *end_ms),
+            request: segment(&id, speaker, text, true, *start_ms, *end_ms),
             segment: Some((id.clone(), true)),
         });
     }
@@ -216,13 +189,13 @@ pub fn realistic(call_id: &str, rng: &mut Rng, speed: f64) -> Vec<Step> {
 }
 
 /// The `n`-th final of a burst call: a training utterance, no interims.
-pub fn burst_segment(n: u32, rng: &mut Rng) -> pb::StreamCallRequest {
+pub fn burst_segment(n: u32, rng: &mut XorShift) -> pb::StreamCallRequest {
     let zh = rng.below(2) == 0;
     let pool = utterances(zh);
     let text = &pool[rng.below(pool.len())];
     segment(
         &format!("b{n}"),
-        pb::Speaker::Customer,
+        "customer",
         text,
         true,
         n * 3000,
@@ -232,23 +205,21 @@ pub fn burst_segment(n: u32, rng: &mut Rng) -> pb::StreamCallRequest {
 
 /// The `start` of a call.
 pub fn start(call_id: &str, language: &str) -> pb::StreamCallRequest {
-    pb::StreamCallRequest {
-        event: Some(pb::stream_call_request::Event::Start(pb::CallStart {
-            call_id: call_id.to_string(),
-            agent_id: "loadgen".into(),
-            language_code: language.to_string(),
-            metadata: Default::default(),
-        })),
-    }
+    let line = Line::Start {
+        call_id: call_id.to_string(),
+        agent_id: "loadgen".into(),
+        language_code: language.to_string(),
+        metadata: Default::default(),
+    };
+    replay::request(&line, call_id).expect("a start is a request")
 }
 
 /// The `end` of a call.
 pub fn end() -> pb::StreamCallRequest {
-    pb::StreamCallRequest {
-        event: Some(pb::stream_call_request::Event::End(pb::CallEnd {
-            reason: "hangup".into(),
-        })),
-    }
+    let line = Line::End {
+        reason: "hangup".into(),
+    };
+    replay::request(&line, "").expect("an end is a request")
 }
 
 #[cfg(test)]
@@ -257,7 +228,7 @@ mod tests {
 
     #[test]
     fn realistic_calls_send_interims_before_each_final_in_time_order() {
-        let mut rng = Rng::new(7);
+        let mut rng = XorShift::seeded(7);
         for k in 0..20 {
             let steps = realistic(&format!("c{k}"), &mut rng, 1.0);
             assert!(

@@ -96,7 +96,6 @@ pub fn decode(bytes: &[u8]) -> Result<LinearModel, Error> {
         return Err(bad("inconsistent sizes"));
     }
     let mut buckets = Vec::with_capacity(header.rows);
-    let mut idf = Vec::with_capacity(header.rows);
     let mut records = Vec::with_capacity(header.rows * (row_len - 4));
     for row in body.chunks_exact(row_len) {
         let word = |i: usize| [row[i], row[i + 1], row[i + 2], row[i + 3]];
@@ -105,17 +104,16 @@ pub fn decode(bytes: &[u8]) -> Result<LinearModel, Error> {
             return Err(bad("bucket out of range"));
         }
         buckets.push(bucket);
-        idf.push(f32::from_le_bytes(word(4)));
         records.extend_from_slice(&row[4..]);
     }
-    // Served models keep only the quantized rows: the f32 weights are for
+    // Served models keep only the packed rows: IDFs and f32 weights are for
     // training.
     Ok(LinearModel::from_parts(Parts {
-        packed: Some(Packed::from_records(records, c)),
+        packed: Packed::from_records(records, c),
         labels: header.labels,
         featurizer: Featurizer { bits: header.bits },
         buckets,
-        idf,
+        idf: Vec::new(),
         weights: Vec::new(),
         bias: header.bias,
         temperature: header.temperature,

@@ -7,7 +7,7 @@
 //! weight per label.
 
 use super::features::{block, Featurizer, BLOCKS};
-use crate::pipeline::normalize::Normalized;
+use crate::{pipeline::normalize::Normalized, rng::XorShift};
 
 /// Marks a bucket with no row.
 const NO_ROW: u32 = u32::MAX;
@@ -69,7 +69,8 @@ pub struct LinearModel {
     index: RowIndex,
     /// The bucket of each row (inverse of `index`, for serialization).
     pub(super) buckets: Vec<u32>,
-    /// Inverse document frequency per row.
+    /// Inverse document frequency per row, for training (a model read from a
+    /// file has it in `packed`).
     pub(super) idf: Vec<f32>,
     /// Row-major weights, `rows × labels`, for training (empty in a model
     /// read from a file).
@@ -90,9 +91,9 @@ pub struct LinearModel {
 
 /// The stored parts of a model (see the fields of [`LinearModel`]).
 pub(super) struct Parts {
-    /// Inference rows as read from a model file (built from `idf` and
-    /// `weights` when `None`).
-    pub packed: Option<Packed>,
+    /// Inference rows: read from a model file, or empty until training
+    /// packs its weights.
+    pub packed: Packed,
     pub labels: Vec<String>,
     pub featurizer: Featurizer,
     pub buckets: Vec<u32>,
@@ -127,23 +128,6 @@ impl Default for TrainConfig {
             learning_rate: 0.05,
             l2: 1e-6,
             seed: 7,
-        }
-    }
-}
-
-/// A deterministic xorshift generator for shuffling.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, (self.next() % (i as u64 + 1)) as usize);
         }
     }
 }
@@ -224,12 +208,8 @@ impl LinearModel {
     /// A model from its stored parts; builds the bucket → row index.
     pub(super) fn from_parts(parts: Parts) -> Self {
         let index = RowIndex::new(&parts.buckets);
-        let packed = match parts.packed {
-            Some(packed) => packed,
-            None => Packed::new(&parts.idf, &parts.weights, parts.labels.len()),
-        };
         LinearModel {
-            packed,
+            packed: parts.packed,
             labels: parts.labels,
             featurizer: parts.featurizer,
             index,
@@ -374,7 +354,7 @@ impl LinearModel {
             .map(|b| ((1.0 + n) / (1.0 + df[b] as f32)).ln() + 1.0)
             .collect();
         let mut model = LinearModel::from_parts(Parts {
-            packed: Some(Packed::default()), // packed once trained
+            packed: Packed::default(), // packed once trained
             labels,
             featurizer,
             buckets,
@@ -395,7 +375,7 @@ impl LinearModel {
         let mut g2 = vec![1e-8f32; model.weights.len()];
         let mut gb2 = vec![1e-8f32; c];
         let mut order: Vec<usize> = (0..data.len()).collect();
-        let mut rng = Rng(config.seed.max(1));
+        let mut rng = XorShift::from_state(config.seed);
         let mut scores = vec![0.0f32; c];
         for epoch in 0..config.epochs {
             rng.shuffle(&mut order);

@@ -84,17 +84,12 @@ pub struct ChecklistResult {
     pub done: bool,
 }
 
-fn text_hash(text: &str) -> u64 {
+/// A hash of a text, for remembering texts without keeping them (lines
+/// already shown; a segment's final).
+pub(crate) fn text_hash(text: &str) -> u64 {
     let mut h = DefaultHasher::new();
     text.hash(&mut h);
     h.finish()
-}
-
-fn side(speaker: Speaker) -> usize {
-    match speaker {
-        Speaker::Customer => 0,
-        Speaker::Agent => 1,
-    }
 }
 
 impl CallContext {
@@ -105,7 +100,7 @@ impl CallContext {
 
     /// Final turns of `speaker` committed so far.
     pub fn turns(&self, speaker: Speaker) -> u32 {
-        self.turns[side(speaker)]
+        self.turns[speaker.side()]
     }
 
     /// When the customer's last final segment ended.
@@ -235,7 +230,7 @@ impl CallContext {
         effects: &Effects,
         playbook: &Arc<Playbook>,
     ) {
-        let me = side(analysis.speaker);
+        let me = analysis.speaker.side();
         let turn = self.turns[me];
         for assist in assists {
             match assist {

@@ -10,6 +10,16 @@ pub enum Speaker {
     Agent,
 }
 
+impl Speaker {
+    /// 0 for the customer, 1 for the agent: the index of per-side arrays.
+    pub fn side(self) -> usize {
+        match self {
+            Speaker::Customer => 0,
+            Speaker::Agent => 1,
+        }
+    }
+}
+
 /// A language the service understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Language {

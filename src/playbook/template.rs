@@ -141,18 +141,6 @@ impl Template {
         }
         Some(out)
     }
-
-    /// Whether the template names `slot` (required or optional).
-    pub fn uses(&self, slot: &str) -> bool {
-        fn any(pieces: &[Piece], slot: &str) -> bool {
-            pieces.iter().any(|p| match p {
-                Piece::Text(_) => false,
-                Piece::Slot(name) => name == slot,
-                Piece::Optional(inner) => any(inner, slot),
-            })
-        }
-        any(&self.pieces, slot)
-    }
 }
 
 impl fmt::Display for Template {
@@ -201,7 +189,6 @@ mod tests {
                 .unwrap(),
             "Are you asking about a or b?"
         );
-        assert!(t.uses("second") && !t.uses("third"));
     }
 
     #[test]

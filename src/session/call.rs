@@ -7,15 +7,14 @@ use super::{
 };
 use crate::{
     pipeline::{
-        Advice, Assist, CallContext, Emotion, IntentId, Pipeline, Processed, Suggestion, Timing,
-        Utterance,
+        context::text_hash, Advice, Assist, CallContext, Emotion, IntentId, Pipeline, Processed,
+        Suggestion, Timing, Utterance,
     },
     Error,
 };
 use parking_lot::Mutex;
 use std::{
     collections::{HashMap, VecDeque},
-    hash::{DefaultHasher, Hash, Hasher},
     sync::Arc,
     time::Instant,
 };
@@ -120,12 +119,6 @@ impl Standing {
     fn says(&self, suggestion: &Suggestion) -> bool {
         self.rule_id == suggestion.rule_id && self.text == suggestion.text
     }
-}
-
-fn text_hash(text: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
 }
 
 impl Call {

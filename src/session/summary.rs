@@ -112,17 +112,10 @@ pub(super) struct CallStats {
     pub(super) retracted: u32,
 }
 
-fn side(speaker: Speaker) -> usize {
-    match speaker {
-        Speaker::Customer => 0,
-        Speaker::Agent => 1,
-    }
-}
-
 impl CallStats {
     /// Records a final segment and its analysis.
     pub(super) fn record(&mut self, segment: &Segment, analysis: &Analysis) {
-        let me = side(segment.speaker);
+        let me = segment.speaker.side();
         let other = self.last_end_ms[1 - me];
         let stats = match segment.speaker {
             Speaker::Customer => &mut self.customer,
