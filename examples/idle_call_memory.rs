@@ -28,6 +28,7 @@ fn main() {
     let before = rss_bytes();
     for i in 0..n {
         let start = CallStart {
+            tenant: Default::default(),
             call_id: CallId::parse(&format!("call-{i:06}"), "call_id").unwrap(),
             agent_id: "agent-1".into(),
             language: None,

@@ -10,7 +10,7 @@
 //! The environment is passed in as a map so tests never touch the process
 //! environment.
 
-use crate::{session::Limits, Error};
+use crate::{auth::Tokens, session::Limits, Error};
 use std::{collections::BTreeMap, net::SocketAddr, path::Path, time::Duration};
 
 /// Prefix of the environment variables read.
@@ -56,6 +56,60 @@ pub struct Config {
     /// Serve the no-op comparison service instead (`echo`, `serve --echo`):
     /// one trivial Analysis per final segment, no analysis, for load tests.
     pub echo: bool,
+    /// Tenants and their token digests (`tenants`); empty: no
+    /// authentication.
+    pub tokens: Tokens,
+    /// TLS for the gRPC port (`tls_cert`, `tls_key`, `tls_client_ca`).
+    pub tls: Option<Tls>,
+    /// Leave personal data unmasked in live events
+    /// (`console_raw_personal_data`): only when every client that can watch
+    /// a call is trusted. Summaries and logs stay masked.
+    pub console_raw_personal_data: bool,
+    /// Append-only file of ended calls' summaries (`summary_log`), fsynced,
+    /// read back by GetCallSummary after a restart; `None`: kept in memory
+    /// only.
+    pub summary_log: Option<std::path::PathBuf>,
+    /// Transport limits of the gRPC port.
+    pub transport: Transport,
+}
+
+/// Certificate files for TLS, and for mutual TLS the CA that signs client
+/// certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// The server's certificate chain, PEM (`tls_cert`).
+    pub cert: std::path::PathBuf,
+    /// The server's private key, PEM (`tls_key`).
+    pub key: std::path::PathBuf,
+    /// With it, clients must present a certificate signed by this CA, PEM
+    /// (`tls_client_ca`): mutual TLS.
+    pub client_ca: Option<std::path::PathBuf>,
+}
+
+/// HTTP/2 limits that protect the server from one greedy or dead peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transport {
+    /// Largest gRPC message accepted, bytes (`max_message_bytes`).
+    pub max_message_bytes: usize,
+    /// Concurrent streams one connection may open
+    /// (`max_streams_per_connection`).
+    pub max_streams_per_connection: u32,
+    /// How often an idle connection is pinged (`http2_keepalive_interval`).
+    pub keepalive_interval: Duration,
+    /// How long a ping may go unanswered before the connection is closed
+    /// and its calls detached (`http2_keepalive_timeout`).
+    pub keepalive_timeout: Duration,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Transport {
+            max_message_bytes: 64 * 1024,
+            max_streams_per_connection: 1024,
+            keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Default for Config {
@@ -71,6 +125,11 @@ impl Default for Config {
             playbook: None,
             playbook_poll_interval: Duration::from_secs(2),
             echo: false,
+            tokens: Tokens::default(),
+            tls: None,
+            console_raw_personal_data: false,
+            summary_log: None,
+            transport: Transport::default(),
         }
     }
 }
@@ -108,6 +167,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "events a watcher may lag before losing the oldest [256]",
     ),
     (
+        "max_segments_per_call",
+        "segment messages (interims included) one call may send [50000]",
+    ),
+    (
         "max_segment_bytes",
         "longest accepted segment text in bytes [4096]",
     ),
@@ -130,6 +193,40 @@ pub const KEYS: &[(&str, &str)] = &[
         "echo",
         "serve the no-op comparison service for load tests [false]",
     ),
+    (
+        "tenants",
+        "tenant=sha256-of-token pairs, comma-separated (`callassist hash-token`); empty: no auth []",
+    ),
+    ("tls_cert", "server certificate chain, PEM; with tls_key turns TLS on []"),
+    ("tls_key", "server private key, PEM []"),
+    (
+        "tls_client_ca",
+        "CA certificate, PEM: clients must present a certificate it signed (mutual TLS) []",
+    ),
+    (
+        "console_raw_personal_data",
+        "send card/ID/phone numbers unmasked to consoles (trusted consoles only) [false]",
+    ),
+    (
+        "summary_log",
+        "append-only JSONL file of ended calls' summaries, read after restarts [off]",
+    ),
+    (
+        "max_message_bytes",
+        "largest gRPC message accepted in bytes [65536]",
+    ),
+    (
+        "max_streams_per_connection",
+        "concurrent HTTP/2 streams per connection [1024]",
+    ),
+    (
+        "http2_keepalive_interval",
+        "ping interval on idle connections [30s]",
+    ),
+    (
+        "http2_keepalive_timeout",
+        "unanswered ping closes the connection after [10s]",
+    ),
 ];
 
 fn positive(value: &str) -> Result<usize, String> {
@@ -149,6 +246,13 @@ fn duration(value: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+fn boolean(value: &str) -> Result<bool, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is neither `true` nor `false`"))
+}
+
 fn file(value: &str) -> Result<std::path::PathBuf, String> {
     let path = std::path::PathBuf::from(value.trim());
     if !path.is_file() {
@@ -158,6 +262,16 @@ fn file(value: &str) -> Result<std::path::PathBuf, String> {
 }
 
 impl Config {
+    /// The TLS files being configured (paths are checked once all layers
+    /// are applied).
+    fn tls_files(&mut self) -> &mut Tls {
+        self.tls.get_or_insert_with(|| Tls {
+            cert: Default::default(),
+            key: Default::default(),
+            client_ca: None,
+        })
+    }
+
     /// Sets one key from its text form.
     fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         match key {
@@ -181,6 +295,7 @@ impl Config {
             "ended_event_history" => self.limits.ended_event_history = positive(value)?,
             "watcher_buffer" => self.limits.watcher_buffer = positive(value)?,
             "max_segment_bytes" => self.max_segment_bytes = positive(value)?,
+            "max_segments_per_call" => self.limits.max_segments_per_call = positive(value)?,
             "drain_timeout" => self.drain_timeout = duration(value)?,
             "log_format" => {
                 self.log_format = match value.trim() {
@@ -197,12 +312,26 @@ impl Config {
             "model" => self.model = Some(file(value)?),
             "playbook" => self.playbook = Some(file(value)?),
             "playbook_poll_interval" => self.playbook_poll_interval = duration(value)?,
-            "echo" => {
-                self.echo = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{value:?} is neither `true` nor `false`"))?
+            "echo" => self.echo = boolean(value)?,
+            "tenants" => self.tokens = Tokens::parse(value)?,
+            "tls_cert" => self.tls_files().cert = file(value)?,
+            "tls_key" => self.tls_files().key = file(value)?,
+            "tls_client_ca" => self.tls_files().client_ca = Some(file(value)?),
+            "console_raw_personal_data" => self.console_raw_personal_data = boolean(value)?,
+            "summary_log" => {
+                let path = std::path::PathBuf::from(value.trim());
+                if path.as_os_str().is_empty() || path.is_dir() {
+                    return Err(format!("{value:?} is not a file path"));
+                }
+                self.summary_log = Some(path);
             }
+            "max_message_bytes" => self.transport.max_message_bytes = positive(value)?,
+            "max_streams_per_connection" => {
+                self.transport.max_streams_per_connection = u32::try_from(positive(value)?)
+                    .map_err(|_| format!("{value:?} is too large"))?
+            }
+            "http2_keepalive_interval" => self.transport.keepalive_interval = duration(value)?,
+            "http2_keepalive_timeout" => self.transport.keepalive_timeout = duration(value)?,
             _ => return Err("unknown key (see `callassist serve --help`)".into()),
         }
         Ok(())
@@ -228,6 +357,12 @@ impl Config {
                 .map_err(|e| Error::Config(format!("{name} is not valid TOML: {e}")))?;
             for (key, value) in &table {
                 let value = match value {
+                    // `[tenants]` as a table: `bank-a = "<digest>"`.
+                    toml::Value::Table(t) if key == "tenants" => t
+                        .iter()
+                        .map(|(name, v)| format!("{name}={}", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(","),
                     toml::Value::String(s) => s.clone(),
                     toml::Value::Integer(i) => i.to_string(),
                     toml::Value::Float(f) => f.to_string(),
@@ -256,6 +391,13 @@ impl Config {
         }
         for (key, value) in overrides {
             apply("the command line", key, value)?;
+        }
+        if let Some(tls) = &config.tls {
+            if tls.cert.as_os_str().is_empty() || tls.key.as_os_str().is_empty() {
+                return Err(Error::Config(
+                    "tls_cert and tls_key: TLS needs both (tls_client_ca adds mutual TLS)".into(),
+                ));
+            }
         }
         if config.limits.watcher_buffer > 1 << 16 {
             return Err(Error::Config(

@@ -26,6 +26,9 @@ pub enum Error {
     /// A configured limit was reached (live calls, watchers…).
     #[error("{0}")]
     ResourceExhausted(String),
+    /// The request carries no valid bearer token while authentication is on.
+    #[error("missing or invalid bearer token (send metadata `authorization: Bearer <token>`)")]
+    Unauthenticated,
     /// The server is shutting down and takes no new work.
     #[error("server is shutting down")]
     ShuttingDown,

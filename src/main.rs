@@ -47,6 +47,9 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         set: Vec<(String, String)>,
     },
+    /// Print the SHA-256 digest of a bearer token (read from standard input)
+    /// for the `tenants` configuration key.
+    HashToken,
     /// Train an intent model (JSONL `{"text","intent"}` or CSV `text,category`).
     Train {
         /// Training data; repeatable.
@@ -392,6 +395,15 @@ async fn main() -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
+        }
+        Command::HashToken => {
+            let mut token = String::new();
+            if std::io::stdin().read_line(&mut token).is_err() || token.trim().is_empty() {
+                eprintln!("callassist: write the token on standard input");
+                return ExitCode::from(2);
+            }
+            println!("{}", callassist::auth::hash_token(token.trim()));
+            ExitCode::SUCCESS
         }
         Command::Replay {
             file,

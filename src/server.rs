@@ -2,18 +2,21 @@
 //! reaper, and the graceful drain.
 
 use crate::{
-    grpc::{echo::Echo, CallAssist},
+    grpc::{auth, echo::Echo, CallAssist},
     model::IntentModel,
     pb::{self, call_assist_service_server::CallAssistServiceServer},
     pipeline::Pipeline,
     playbook::reload,
-    session::Registry,
+    session::{Registry, SummaryLog},
     Config, Error,
 };
 use std::{future::Future, sync::Arc, time::Instant};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::server::TcpIncoming;
+use tonic::{
+    service::interceptor::InterceptedService,
+    transport::{server::TcpIncoming, Certificate, Identity, ServerTlsConfig},
+};
 use tonic_health::ServingStatus;
 use tracing::{info, warn};
 
@@ -30,8 +33,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
     let started = Instant::now();
-    let registry = Arc::new(Registry::new(config.limits.clone()));
-    let pipeline = Arc::new(match &config.model {
+    let store = match &config.summary_log {
+        Some(path) => Some(Arc::new(SummaryLog::open(path)?)),
+        None => None,
+    };
+    let mut registry = Registry::new(config.limits.clone());
+    if let Some(store) = &store {
+        registry = registry.with_store(store.clone());
+    }
+    let registry = Arc::new(registry);
+    let pipeline = match &config.model {
         Some(path) => {
             let model = std::fs::read(path)
                 .map_err(Error::from)
@@ -41,6 +52,12 @@ pub async fn serve(
             Pipeline::with_model(Arc::new(model))
         }
         None => Pipeline::new(),
+    };
+    let pipeline = Arc::new(if config.console_raw_personal_data {
+        warn!("console_raw_personal_data is on: consoles see personal numbers unmasked");
+        pipeline.with_raw_personal_data()
+    } else {
+        pipeline
     });
     if let Some(path) = &config.playbook {
         let playbook = crate::playbook::Playbook::load(path)
@@ -79,12 +96,40 @@ pub async fn serve(
         spawn_sighup_reload(path.clone(), pipeline.clone(), draining.clone());
     }
     let stop_accepting = draining.clone();
-    let server = tonic::transport::Server::builder()
+    let guard = auth::interceptor(Arc::new(config.tokens.clone()));
+    let max_message = config.transport.max_message_bytes;
+    let assist = (!config.echo).then(|| {
+        InterceptedService::new(
+            CallAssistServiceServer::new(service).max_decoding_message_size(max_message),
+            guard.clone(),
+        )
+    });
+    let echo = config.echo.then(|| {
+        InterceptedService::new(
+            CallAssistServiceServer::new(Echo).max_decoding_message_size(max_message),
+            guard.clone(),
+        )
+    });
+    if config.tokens.enabled() {
+        info!("bearer-token authentication is on (health checks are open)");
+    }
+    let transport = &config.transport;
+    let mut builder = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(transport.keepalive_interval))
+        .http2_keepalive_timeout(Some(transport.keepalive_timeout))
+        .max_concurrent_streams(Some(transport.max_streams_per_connection));
+    if let Some(tls) = &config.tls {
+        builder = builder
+            .tls_config(tls_config(tls)?)
+            .map_err(|e| Error::Config(format!("tls: {e}")))?;
+        info!(mutual = tls.client_ca.is_some(), "TLS is on");
+    }
+    let server = builder
         .add_service(health_service)
-        .add_service(reflection)
-        .add_service(reflection_alpha)
-        .add_optional_service((!config.echo).then(|| CallAssistServiceServer::new(service)))
-        .add_optional_service(config.echo.then(|| CallAssistServiceServer::new(Echo)))
+        .add_service(InterceptedService::new(reflection, guard.clone()))
+        .add_service(InterceptedService::new(reflection_alpha, guard))
+        .add_optional_service(assist)
+        .add_optional_service(echo)
         .serve_with_incoming_shutdown(incoming(listener), async move {
             stop_accepting.cancelled().await
         });
@@ -103,6 +148,9 @@ pub async fn serve(
     tokio::select! {
         result = &mut server => {
             reaper.abort();
+            if let Some(store) = &store {
+                store.close();
+            }
             return result.map_err(|e| Error::Io(format!("server: {e}")));
         }
         _ = shutdown => {}
@@ -130,8 +178,25 @@ pub async fn serve(
         }
     }
     reaper.abort();
+    if let Some(store) = &store {
+        // Every summary of the drain is on disk before the process exits.
+        store.close();
+    }
     info!("stopped");
     Ok(())
+}
+
+/// The rustls configuration from the certificate files.
+fn tls_config(tls: &crate::config::Tls) -> Result<ServerTlsConfig, Error> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| Error::Config(format!("tls: {}: {e}", path.display())))
+    };
+    let mut config =
+        ServerTlsConfig::new().identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?));
+    if let Some(ca) = &tls.client_ca {
+        config = config.client_ca_root(Certificate::from_pem(read(ca)?));
+    }
+    Ok(config)
 }
 
 /// Accepted connections with Nagle's algorithm off: assists are small

@@ -9,7 +9,7 @@ use crate::{
     },
     session::{
         CallId, CallStart, CallSummary, EmotionPoint, Event, FeedbackAction, Payload, Segment,
-        SpeechStats,
+        SpeechStats, Tenant,
     },
     Error,
 };
@@ -43,9 +43,10 @@ pub fn speaker(value: i32, field: &'static str) -> Result<Speaker, Error> {
     }
 }
 
-/// Validates the first message of a StreamCall.
-pub fn call_start(start: pb::CallStart) -> Result<CallStart, Error> {
+/// Validates the first message of a StreamCall of `tenant`.
+pub fn call_start(start: pb::CallStart, tenant: Tenant) -> Result<CallStart, Error> {
     Ok(CallStart {
+        tenant,
         call_id: CallId::parse(&start.call_id, "start.call_id")?,
         agent_id: start.agent_id,
         language: language(&start.language_code, "start.language_code")?,

@@ -2,6 +2,7 @@
 //! domain types ([`convert`]), calls the session layer and the pipeline, and
 //! maps errors to statuses ([`status`]). No analysis or policy lives here.
 
+pub mod auth;
 pub mod convert;
 pub mod echo;
 pub mod status;
@@ -10,7 +11,7 @@ use crate::{
     pb::{
         self, call_assist_service_server::CallAssistService, stream_call_request::Event as Inbound,
     },
-    pipeline::{CallContext, Pipeline, Speaker, Timing, Utterance},
+    pipeline::{pii, CallContext, Pipeline, Speaker, Timing, Utterance},
     session::{Attachment, CallId, Event, Payload, Registry, Subscription},
     Error,
 };
@@ -30,6 +31,9 @@ pub const STREAM_RESPONSE_BUFFER: usize = 64;
 /// the watcher's task waits, its broadcast receiver falls behind, and it
 /// loses the oldest events (counted in `dropped_events`).
 pub const WATCH_RESPONSE_BUFFER: usize = 16;
+
+/// Longest accepted `end.reason`.
+pub const MAX_END_REASON_BYTES: usize = 128;
 
 /// The `CallAssistService` implementation.
 #[derive(Debug, Clone)]
@@ -73,13 +77,14 @@ impl CallAssistService for CallAssist {
         &self,
         request: Request<Streaming<pb::StreamCallRequest>>,
     ) -> Result<Response<Self::StreamCallStream>, Status> {
+        let tenant = auth::tenant(&request)?;
         let mut inbound = request.into_inner();
         let first = inbound
             .message()
             .await?
             .ok_or_else(|| Error::invalid("start", "the stream ended before its first message"))?;
         let start = match first.event {
-            Some(Inbound::Start(start)) => convert::call_start(start)?,
+            Some(Inbound::Start(start)) => convert::call_start(start, tenant)?,
             Some(_) => {
                 return Err(Error::invalid(
                     "start",
@@ -108,11 +113,12 @@ impl CallAssistService for CallAssist {
         &self,
         request: Request<pb::WatchCallRequest>,
     ) -> Result<Response<Self::WatchCallStream>, Status> {
+        let tenant = auth::tenant(&request)?;
         let request = request.into_inner();
         let call_id = CallId::parse(&request.call_id, "call_id")?;
         let subscription = self
             .registry
-            .watch(call_id.clone(), request.after_event_id)?;
+            .watch(&tenant, call_id.clone(), request.after_event_id)?;
         let (tx, rx) = mpsc::channel(WATCH_RESPONSE_BUFFER);
         let span = info_span!("watch", call_id = %call_id);
         tokio::spawn(run_watch(subscription, tx).instrument(span));
@@ -123,6 +129,7 @@ impl CallAssistService for CallAssist {
         &self,
         request: Request<pb::AnalyzeUtteranceRequest>,
     ) -> Result<Response<pb::AnalyzeUtteranceResponse>, Status> {
+        auth::tenant(&request)?;
         let request = request.into_inner();
         if request.text.trim().is_empty() {
             return Err(Error::invalid("text", "must not be empty").into());
@@ -167,16 +174,16 @@ impl CallAssistService for CallAssist {
         &self,
         request: Request<pb::SubmitFeedbackRequest>,
     ) -> Result<Response<pb::SubmitFeedbackResponse>, Status> {
+        let tenant = auth::tenant(&request)?;
         let request = request.into_inner();
         let call_id = CallId::parse(&request.call_id, "call_id")?;
         if request.suggestion_id.is_empty() {
             return Err(Error::invalid("suggestion_id", "must not be empty").into());
         }
         let action = convert::feedback_action(request.action)?;
-        let first_feedback = self
-            .registry
-            .get(&call_id)?
-            .feedback(&request.suggestion_id, action)?;
+        let first_feedback =
+            self.registry
+                .feedback(&tenant, &call_id, &request.suggestion_id, action)?;
         Ok(Response::new(pb::SubmitFeedbackResponse { first_feedback }))
     }
 
@@ -184,8 +191,9 @@ impl CallAssistService for CallAssist {
         &self,
         request: Request<pb::GetCallSummaryRequest>,
     ) -> Result<Response<pb::GetCallSummaryResponse>, Status> {
+        let tenant = auth::tenant(&request)?;
         let call_id = CallId::parse(&request.into_inner().call_id, "call_id")?;
-        let summary = self.registry.get(&call_id)?.summary()?;
+        let summary = self.registry.summary(&tenant, &call_id)?;
         Ok(Response::new(pb::GetCallSummaryResponse {
             summary: Some(convert::summary(&summary)),
         }))
@@ -257,6 +265,12 @@ impl CallAssist {
                         .instrument(span)
                         .await
                     }
+                    Some(Inbound::End(end)) if end.reason.len() > MAX_END_REASON_BYTES => {
+                        Err(Error::invalid(
+                            "end.reason",
+                            format!("is longer than {MAX_END_REASON_BYTES} bytes"),
+                        ))
+                    }
                     Some(Inbound::End(end)) => {
                         let reason = if end.reason.is_empty() {
                             "hangup"
@@ -264,7 +278,7 @@ impl CallAssist {
                             end.reason.as_str()
                         };
                         if let Some(summary) = self.registry.finish(&call, reason) {
-                            info!(reason, "call ended");
+                            info!(reason = %pii::mask(reason), "call ended");
                             send(summary).await;
                         }
                         return;

@@ -11,6 +11,7 @@ pub fn code(error: &Error) -> Code {
         Error::NotFound(_) => Code::NotFound,
         Error::AlreadyExists(_) => Code::AlreadyExists,
         Error::ResourceExhausted(_) => Code::ResourceExhausted,
+        Error::Unauthenticated => Code::Unauthenticated,
         Error::ShuttingDown => Code::Unavailable,
         Error::Config(_) | Error::Io(_) => Code::Internal,
     }
@@ -43,6 +44,7 @@ mod tests {
                 Error::ResourceExhausted("x".into()),
                 Code::ResourceExhausted,
             ),
+            (Error::Unauthenticated, Code::Unauthenticated),
             (Error::ShuttingDown, Code::Unavailable),
             (Error::Io("x".into()), Code::Internal),
         ];

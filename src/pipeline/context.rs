@@ -74,7 +74,7 @@ pub struct CallContext {
 }
 
 /// A checklist item's result in the summary.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChecklistResult {
     /// The item's id.
     pub id: String,

@@ -1,7 +1,9 @@
 //! Entities: the facts a customer names that the playbook fills into its
 //! confirmations: amounts (spoken numbers are already digits after
 //! normalization), the last four digits of a card, currencies (ISO 4217),
-//! countries and regions, and account types. Dates are not extracted yet.
+//! countries and regions, account types, relative dates and weekdays, and
+//! personal data (card, ID, phone and account numbers, e-mail addresses:
+//! see [`super::pii`]).
 
 use super::{
     normalize::{whole_word, Normalized},
@@ -362,6 +364,15 @@ pub fn extract(text: &Normalized<'_>) -> Vec<Entity> {
         i = end.max(start + 1);
     }
     dates(text, &mut out);
+    // Personal numbers and e-mail addresses: the value keeps only what may
+    // be shown (the last four digits); the quote is masked on the way out.
+    for p in super::pii::find(text.original) {
+        out.push(Entity {
+            kind: p.kind,
+            text: text.original[p.span].to_string(),
+            value: p.shown,
+        });
+    }
     for m in gazetteer().find_iter(s) {
         let (start, end) = (m.start(), m.end());
         if !whole_word(s, start..end) {

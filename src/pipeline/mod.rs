@@ -19,6 +19,7 @@ pub mod entities;
 pub mod intent;
 pub mod normalize;
 pub mod numbers;
+pub mod pii;
 pub mod policy;
 pub mod types;
 
@@ -41,6 +42,11 @@ pub struct Pipeline {
     /// The playbook in force; swapped whole by a reload while calls go on
     /// (each segment uses the one it started with).
     playbook: ArcSwap<Playbook>,
+    /// Whether personal numbers and e-mail addresses are masked in what
+    /// leaves the pipeline (entity quotes, evidence, suggestion and alert
+    /// text, follow-ups). On unless `console_raw_personal_data` is set for
+    /// deployments where every console is trusted.
+    mask_personal_data: bool,
 }
 
 impl Default for Pipeline {
@@ -49,6 +55,7 @@ impl Default for Pipeline {
             classifier: intent::IntentClassifier::default(),
             emotions: emotion::EmotionDetector::default(),
             playbook: ArcSwap::new(Playbook::embedded()),
+            mask_personal_data: true,
         }
     }
 }
@@ -64,6 +71,32 @@ pub struct Processed {
     pub playbook: Arc<Playbook>,
 }
 
+impl Processed {
+    /// Masks personal data in every text that quotes the caller or was
+    /// filled from what they said (see [`pii`]). Entity values are already
+    /// safe (personal numbers keep only their last four digits).
+    fn mask_personal_data(&mut self) {
+        let analysis = &mut self.analysis;
+        let texts = analysis
+            .entities
+            .iter_mut()
+            .map(|e| &mut e.text)
+            .chain(analysis.emotions.iter_mut().map(|c| &mut c.evidence))
+            .chain(self.advice.effects.follow_ups.iter_mut());
+        for text in texts {
+            pii::mask_in_place(text);
+        }
+        for assist in &mut self.advice.assists {
+            let (text, rationale) = match assist {
+                Assist::Suggestion(s) => (&mut s.text, &mut s.rationale),
+                Assist::Alert(a) => (&mut a.text, &mut a.rationale),
+            };
+            pii::mask_in_place(text);
+            pii::mask_in_place(rationale);
+        }
+    }
+}
+
 impl Pipeline {
     /// Builds the pipeline with the embedded default classifier and playbook.
     pub fn new() -> Self {
@@ -76,6 +109,13 @@ impl Pipeline {
             classifier: intent::IntentClassifier::new(model),
             ..Self::default()
         }
+    }
+
+    /// Leaves personal data unmasked in the pipeline's output (for consoles
+    /// that are all trusted); summaries and logs are masked regardless.
+    pub fn with_raw_personal_data(mut self) -> Self {
+        self.mask_personal_data = false;
+        self
     }
 
     /// The playbook in force.
@@ -101,11 +141,15 @@ impl Pipeline {
         let analysis = self.analyze_normalized(utterance, &normalized, context);
         let playbook = self.playbook.load_full();
         let advice = policy::advise(&playbook, &analysis, &normalized, timing, context);
-        Processed {
+        let mut processed = Processed {
             analysis,
             advice,
             playbook,
+        };
+        if self.mask_personal_data {
+            processed.mask_personal_data();
         }
+        processed
     }
 
     /// Analyzes one utterance (no playbook).

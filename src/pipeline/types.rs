@@ -123,7 +123,9 @@ impl IntentPrediction {
 
 /// An emotion the agent should react to. (Named in snake case in the
 /// playbook file.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Emotion {
     /// Annoyed, angry.

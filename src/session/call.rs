@@ -3,7 +3,7 @@
 use super::{
     event::{EventLog, Payload, Subscription},
     summary::CallStats,
-    CallId, CallStart, CallSummary, Event, FeedbackAction, Segment,
+    CallId, CallKey, CallStart, CallSummary, Event, FeedbackAction, Segment,
 };
 use crate::{
     pipeline::{
@@ -38,6 +38,8 @@ pub(super) enum Phase {
 /// registry; all mutable state sits behind one short-held lock.
 #[derive(Debug)]
 pub struct Call {
+    /// The call's tenant and id (the id is copied into every event).
+    key: CallKey,
     /// The call's id, copied into every event.
     id: CallId,
     /// Everything that changes.
@@ -72,6 +74,16 @@ pub(super) struct CallState {
     suggestions: HashMap<String, Option<FeedbackAction>>,
     /// Running statistics for the summary.
     stats: CallStats,
+    /// Segment messages accepted so far (interims included), bounded by
+    /// `max_segments`.
+    segments: usize,
+    /// Segment messages a call may send at most: a runaway client cannot
+    /// grow one call's state without bound.
+    max_segments: usize,
+    /// Per speaker ([`Speaker::side`]), where the latest final segment
+    /// started: a new segment may not start before it (time going
+    /// backwards).
+    last_final_start: [u32; 2],
     /// The summary event, once the call has ended.
     summary: Option<Arc<Event>>,
 }
@@ -122,9 +134,16 @@ impl Standing {
 }
 
 impl Call {
-    pub(super) fn new(id: CallId, phase: Phase, history: usize, watcher_buffer: usize) -> Self {
+    pub(super) fn new(
+        key: CallKey,
+        phase: Phase,
+        history: usize,
+        watcher_buffer: usize,
+        max_segments: usize,
+    ) -> Self {
         Call {
-            id,
+            id: key.id.clone(),
+            key,
             state: Mutex::new(CallState {
                 phase,
                 since: Instant::now(),
@@ -136,6 +155,9 @@ impl Call {
                 recent: VecDeque::new(),
                 suggestions: HashMap::new(),
                 stats: CallStats::default(),
+                segments: 0,
+                max_segments,
+                last_final_start: [0; 2],
                 summary: None,
             }),
         }
@@ -146,6 +168,11 @@ impl Call {
         &self.id
     }
 
+    /// The call's tenant and id.
+    pub fn key(&self) -> &CallKey {
+        &self.key
+    }
+
     pub(super) fn with_state<R>(&self, f: impl FnOnce(&mut CallState) -> R) -> R {
         f(&mut self.state.lock())
     }
@@ -154,8 +181,10 @@ impl Call {
     /// in order: for a final segment its `Analysis` first.
     ///
     /// Errors: `FailedPrecondition` if the call has ended; `InvalidArgument`
-    /// for a second, different final of a segment, or an interim after its
-    /// final. An identical repeated final is accepted and causes no events.
+    /// for a second, different final of a segment, an interim after its
+    /// final, or a new segment that starts before the speaker's latest final
+    /// segment; `ResourceExhausted` past the per-call segment limit. An
+    /// identical repeated final is accepted and causes no events.
     pub fn process_segment(
         &self,
         pipeline: &Pipeline,
@@ -188,6 +217,24 @@ impl Call {
                 ))
             };
         }
+        let side = segment.speaker.side();
+        if !state.open.contains_key(&segment.id) && segment.start_ms < state.last_final_start[side]
+        {
+            return Err(Error::invalid(
+                "segment.start_ms",
+                format!(
+                    "{} is before the start of this speaker's previous final segment ({} ms): time may not go backwards",
+                    segment.start_ms, state.last_final_start[side]
+                ),
+            ));
+        }
+        if state.segments >= state.max_segments {
+            return Err(Error::ResourceExhausted(format!(
+                "call {} has sent {} segments, the configured maximum (max_segments_per_call)",
+                self.id, state.max_segments
+            )));
+        }
+        state.segments += 1;
         let utterance = Utterance {
             text: &segment.text,
             speaker: segment.speaker,
@@ -252,6 +299,7 @@ impl Call {
                 &playbook,
             );
             state.stats.record(segment, &analysis);
+            state.last_final_start[side] = segment.start_ms;
             state
                 .finals
                 .insert(segment.id.clone(), text_hash(&segment.text));
@@ -365,6 +413,11 @@ impl CallState {
             stream: Some(stream),
         };
         self.since = Instant::now();
+    }
+
+    /// The summary event of an ended call.
+    pub(super) fn ended_summary(&self) -> Option<Arc<Event>> {
+        self.summary.clone()
     }
 
     /// Watchers currently subscribed.

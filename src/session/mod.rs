@@ -9,11 +9,13 @@
 mod call;
 mod event;
 mod registry;
+mod store;
 mod summary;
 mod types;
 
 pub use call::Call;
 pub use event::{Event, Payload, Subscription};
 pub use registry::{Attachment, Limits, Registry};
+pub use store::SummaryLog;
 pub use summary::{CallSummary, EmotionPoint, SpeechStats};
-pub use types::{CallId, CallStart, FeedbackAction, Segment};
+pub use types::{CallId, CallKey, CallStart, FeedbackAction, Segment, Tenant};

@@ -4,7 +4,8 @@
 
 use super::{
     call::{Call, Phase},
-    CallId, CallStart, Event, Subscription,
+    CallId, CallKey, CallStart, CallSummary, Event, FeedbackAction, Payload, Subscription,
+    SummaryLog, Tenant,
 };
 use crate::Error;
 use dashmap::{mapref::entry::Entry, DashMap};
@@ -42,6 +43,9 @@ pub struct Limits {
     pub ended_event_history: usize,
     /// Events a watcher may fall behind before it loses the oldest.
     pub watcher_buffer: usize,
+    /// Segment messages (interims included) one call may send; more are
+    /// refused with `ResourceExhausted`. Bounds one call's work and state.
+    pub max_segments_per_call: usize,
 }
 
 impl Default for Limits {
@@ -55,6 +59,7 @@ impl Default for Limits {
             event_history: 128,
             ended_event_history: 16,
             watcher_buffer: 256,
+            max_segments_per_call: 50_000,
         }
     }
 }
@@ -73,18 +78,20 @@ pub struct Attachment {
 /// Every call the service knows, live or kept for its summary.
 #[derive(Debug)]
 pub struct Registry {
-    /// The calls by id.
-    calls: DashMap<CallId, Arc<Call>>,
+    /// The calls by tenant and id.
+    calls: DashMap<CallKey, Arc<Call>>,
     /// The limits in force.
     limits: Limits,
     /// Calls in the map that have not ended; bounded by `limits.max_calls`.
     open_calls: AtomicUsize,
     /// Ended calls in the order they ended, for retention by time and count.
-    ended: Mutex<VecDeque<(CallId, Instant)>>,
+    ended: Mutex<VecDeque<(CallKey, Instant)>>,
     /// Set once shutdown begins: no new calls or watchers.
     draining: AtomicBool,
     /// Source of stream generations.
     next_generation: AtomicU64,
+    /// Where ended calls' summaries are kept durably, if configured.
+    store: Option<Arc<SummaryLog>>,
 }
 
 impl Registry {
@@ -97,6 +104,21 @@ impl Registry {
             ended: Mutex::new(VecDeque::new()),
             draining: AtomicBool::new(false),
             next_generation: AtomicU64::new(1),
+            store: None,
+        }
+    }
+
+    /// Also writes every ended call's summary (and its updates by later
+    /// feedback) to `store`, and reads summaries from it that are no
+    /// longer in memory.
+    pub fn with_store(mut self, store: Arc<SummaryLog>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    fn persist(&self, call: &Call, summary: &Event) {
+        if let (Some(store), Payload::Summary(s)) = (&self.store, &summary.payload) {
+            store.append(call.key(), s);
         }
     }
 
@@ -139,11 +161,20 @@ impl Registry {
     pub fn attach(&self, start: CallStart) -> Result<Attachment, Error> {
         self.check_not_draining()?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let id = start.call_id.clone();
-        match self.calls.entry(id.clone()) {
+        let key = CallKey {
+            tenant: start.tenant.clone(),
+            id: start.call_id.clone(),
+        };
+        let id = key.id.clone();
+        match self.calls.entry(key) {
             Entry::Vacant(slot) => {
+                if self.store.as_ref().is_some_and(|s| s.contains(slot.key())) {
+                    return Err(Error::AlreadyExists(format!(
+                        "call {id} has ended; call ids are not reused"
+                    )));
+                }
                 self.reserve_slot()?;
-                let call = Arc::new(self.new_call(id, Phase::Pending));
+                let call = Arc::new(self.new_call(slot.key().clone(), Phase::Pending));
                 call.with_state(|s| s.begin(start, generation));
                 slot.insert(call.clone());
                 Ok(Attachment {
@@ -202,10 +233,13 @@ impl Registry {
         let was_open = call.with_state(|s| s.phase != Phase::Ended);
         let summary = call.finish(reason, self.limits.ended_event_history);
         if was_open {
+            if let Some(summary) = &summary {
+                self.persist(call, summary);
+            }
             self.open_calls.fetch_sub(1, Ordering::AcqRel);
             self.ended
                 .lock()
-                .push_back((call.id().clone(), Instant::now()));
+                .push_back((call.key().clone(), Instant::now()));
             self.evict_ended(Instant::now());
         }
         summary
@@ -213,14 +247,23 @@ impl Registry {
 
     /// Subscribes a watcher to a call, creating a pending entry if the call
     /// has not started yet.
-    pub fn watch(&self, call_id: CallId, after_event_id: u64) -> Result<Subscription, Error> {
+    pub fn watch(
+        &self,
+        tenant: &Tenant,
+        call_id: CallId,
+        after_event_id: u64,
+    ) -> Result<Subscription, Error> {
         self.check_not_draining()?;
-        let call = match self.calls.entry(call_id.clone()) {
+        let key = CallKey {
+            tenant: tenant.clone(),
+            id: call_id.clone(),
+        };
+        let call = match self.calls.entry(key) {
             Entry::Occupied(slot) => slot.get().clone(),
             Entry::Vacant(slot) => {
                 self.reserve_slot()?;
-                slot.insert(Arc::new(self.new_call(call_id.clone(), Phase::Pending)))
-                    .clone()
+                let call = Arc::new(self.new_call(slot.key().clone(), Phase::Pending));
+                slot.insert(call).clone()
             }
         };
         if call.with_state(|s| s.watchers()) >= self.limits.max_watchers_per_call {
@@ -232,20 +275,56 @@ impl Registry {
         Ok(call.subscribe(after_event_id))
     }
 
-    /// A call that has started (live or ended). `NotFound` otherwise.
-    pub fn get(&self, call_id: &CallId) -> Result<Arc<Call>, Error> {
+    /// A call of `tenant` that is known (live, ended and kept, or watched
+    /// before its start). `NotFound` otherwise, also when the id belongs to
+    /// another tenant: that a call exists is not revealed.
+    pub fn get(&self, tenant: &Tenant, call_id: &CallId) -> Result<Arc<Call>, Error> {
+        let key = CallKey {
+            tenant: tenant.clone(),
+            id: call_id.clone(),
+        };
         self.calls
-            .get(call_id)
+            .get(&key)
             .map(|c| c.clone())
             .ok_or_else(|| Error::NotFound(format!("call {call_id} not found")))
     }
 
-    fn new_call(&self, id: CallId, phase: Phase) -> Call {
+    /// The summary of a call of `tenant`: from memory (so far, if the call
+    /// is live), else from the summary log. `NotFound` if neither has it.
+    pub fn summary(&self, tenant: &Tenant, call_id: &CallId) -> Result<CallSummary, Error> {
+        match self.get(tenant, call_id) {
+            Ok(call) => call.summary(),
+            Err(not_found) => match &self.store {
+                Some(store) => store.get(tenant, call_id)?.ok_or(not_found),
+                None => Err(not_found),
+            },
+        }
+    }
+
+    /// Records an agent's feedback on a suggestion (see [`Call::feedback`]);
+    /// feedback on an ended call rewrites its durable summary.
+    pub fn feedback(
+        &self,
+        tenant: &Tenant,
+        call_id: &CallId,
+        suggestion_id: &str,
+        action: FeedbackAction,
+    ) -> Result<bool, Error> {
+        let call = self.get(tenant, call_id)?;
+        let first = call.feedback(suggestion_id, action)?;
+        if let Some(summary) = call.with_state(|s| s.ended_summary()) {
+            self.persist(&call, &summary);
+        }
+        Ok(first)
+    }
+
+    fn new_call(&self, key: CallKey, phase: Phase) -> Call {
         Call::new(
-            id,
+            key,
             phase,
             self.limits.event_history,
             self.limits.watcher_buffer,
+            self.limits.max_segments_per_call,
         )
     }
 
@@ -272,8 +351,8 @@ impl Registry {
                 self.finish(&call, "idle_timeout");
             } else {
                 self.finish(&call, "");
-                self.calls.remove(call.id());
-                self.ended.lock().retain(|(id, _)| id != call.id());
+                self.calls.remove(call.key());
+                self.ended.lock().retain(|(key, _)| key != call.key());
             }
         }
         self.evict_ended(now);
@@ -281,13 +360,13 @@ impl Registry {
 
     fn evict_ended(&self, now: Instant) {
         let mut ended = self.ended.lock();
-        while let Some((id, at)) = ended.front() {
+        while let Some((key, at)) = ended.front() {
             let expired = now.duration_since(*at) >= self.limits.summary_retention;
             if !expired && ended.len() <= self.limits.summary_retention_count {
                 break;
             }
             self.calls
-                .remove_if(id, |_, c| c.with_state(|s| s.phase == Phase::Ended));
+                .remove_if(key, |_, c| c.with_state(|s| s.phase == Phase::Ended));
             ended.pop_front();
         }
     }
@@ -333,6 +412,7 @@ mod tests {
 
     fn start(id: &str) -> CallStart {
         CallStart {
+            tenant: Tenant::default(),
             call_id: CallId::parse(id, "call_id").unwrap(),
             agent_id: String::new(),
             language: None,
@@ -357,10 +437,16 @@ mod tests {
             .map(|id| ended_call(&registry, id))
             .collect();
         assert!(
-            matches!(registry.get(&ids[0]), Err(Error::NotFound(_))),
+            matches!(
+                registry.get(&Tenant::default(), &ids[0]),
+                Err(Error::NotFound(_))
+            ),
             "the oldest is evicted"
         );
-        assert!(registry.get(&ids[1]).is_ok() && registry.get(&ids[2]).is_ok());
+        assert!(
+            registry.get(&Tenant::default(), &ids[1]).is_ok()
+                && registry.get(&Tenant::default(), &ids[2]).is_ok()
+        );
         assert_eq!(registry.open_calls(), 0);
     }
 
@@ -391,7 +477,9 @@ mod tests {
             assert!(!events.is_empty());
         }
         let summary = registry.finish(&attachment.call, "hangup").unwrap();
-        let watch = registry.watch(attachment.call.id().clone(), 0).unwrap();
+        let watch = registry
+            .watch(&Tenant::default(), attachment.call.id().clone(), 0)
+            .unwrap();
         assert_eq!(watch.replay.len(), 2);
         assert_eq!(
             watch.replay[1].event_id, summary.event_id,
@@ -412,9 +500,12 @@ mod tests {
         });
         let id = ended_call(&registry, "a");
         registry.reap(Instant::now() + Duration::from_secs(30));
-        assert!(registry.get(&id).is_ok());
+        assert!(registry.get(&Tenant::default(), &id).is_ok());
         registry.reap(Instant::now() + Duration::from_secs(61));
-        assert!(matches!(registry.get(&id), Err(Error::NotFound(_))));
+        assert!(matches!(
+            registry.get(&Tenant::default(), &id),
+            Err(Error::NotFound(_))
+        ));
     }
 
     #[test]

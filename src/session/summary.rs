@@ -3,8 +3,8 @@
 use super::{CallId, FeedbackAction, Segment};
 use crate::{
     pipeline::{
-        context::ChecklistResult, intent::OUT_OF_SCOPE, AlertKind, Analysis, CallContext, Emotion,
-        IntentId, Language, Speaker,
+        context::ChecklistResult, intent::OUT_OF_SCOPE, pii, AlertKind, Analysis, CallContext,
+        Emotion, IntentId, Language, Speaker,
     },
     playbook::Lang,
 };
@@ -14,7 +14,7 @@ use crate::{
 const MAX_TIMELINE_POINTS: usize = 256;
 
 /// What a call was about and how it went.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CallSummary {
     /// The call.
     pub call_id: String,
@@ -59,7 +59,7 @@ pub struct CallSummary {
 }
 
 /// One emotion cue at one moment.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EmotionPoint {
     /// The segment.
     pub segment_id: String,
@@ -72,7 +72,7 @@ pub struct EmotionPoint {
 }
 
 /// One side's speech.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SpeechStats {
     /// Final segments.
     pub turns: u32,
@@ -210,7 +210,13 @@ impl CallStats {
             0.0
         };
         let shown = self.shown - self.retracted;
-        let follow_ups = context.follow_ups().to_vec();
+        // The summary is kept and written to disk: personal data is masked
+        // whatever the consoles are allowed to see.
+        let follow_ups: Vec<String> = context
+            .follow_ups()
+            .iter()
+            .map(|f| pii::mask(f).into_owned())
+            .collect();
         let label = |intent: &str| {
             context
                 .playbook()
@@ -242,7 +248,7 @@ impl CallStats {
             intents: self.intents.iter().map(|(i, _)| i.to_string()).collect(),
             agent_id: agent_id.to_string(),
             language_code: language.code().to_string(),
-            end_reason: end_reason.unwrap_or_default().to_string(),
+            end_reason: pii::mask(end_reason.unwrap_or_default()).into_owned(),
             ended: end_reason.is_some(),
             duration_ms: self.max_end_ms,
             emotion_timeline: self.timeline.clone(),

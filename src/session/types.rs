@@ -53,9 +53,39 @@ impl fmt::Display for CallId {
     }
 }
 
+/// The tenant (a bank, a business line) a request is made for, from its
+/// bearer token. Every call belongs to the tenant that started it, and is
+/// invisible to every other. Empty when authentication is off.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tenant(Arc<str>);
+
+impl Tenant {
+    /// The tenant named `name`.
+    pub fn new(name: &str) -> Self {
+        Tenant(name.into())
+    }
+
+    /// The tenant's name (empty when authentication is off).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the registry keys calls by: the same call id under two tenants is
+/// two different calls.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CallKey {
+    /// Who the call belongs to.
+    pub tenant: Tenant,
+    /// The call id the platform chose.
+    pub id: CallId,
+}
+
 /// The first message of a StreamCall.
 #[derive(Debug, Clone)]
 pub struct CallStart {
+    /// The tenant starting the call (from the request's credentials).
+    pub tenant: Tenant,
     /// The call.
     pub call_id: CallId,
     /// The agent handling it.
