@@ -395,4 +395,45 @@ mod tests {
             "start.language_code"
         );
     }
+
+    proptest::proptest! {
+        /// The request validation path never panics, and whatever it
+        /// accepts keeps the invariants the session layer relies on.
+        #[test]
+        fn validation_never_panics_and_accepted_segments_are_sound(
+            segment_id in "\\PC{0,200}",
+            speaker in -3i32..5,
+            text in "\\PC{0,300}",
+            start_ms in proptest::prelude::any::<u32>(),
+            end_ms in proptest::prelude::any::<u32>(),
+            asr_confidence in proptest::prelude::any::<f32>(),
+            call_id in "\\PC{0,150}",
+            language_code in "\\PC{0,8}",
+        ) {
+            let accepted = segment(pb::TranscriptSegment {
+                segment_id,
+                speaker,
+                text,
+                is_final: true,
+                start_ms,
+                end_ms,
+                asr_confidence,
+            }, 256);
+            if let Ok(s) = accepted {
+                proptest::prop_assert!(!s.id.is_empty() && s.id.len() <= MAX_SEGMENT_ID_LEN);
+                proptest::prop_assert!(!s.text.trim().is_empty() && s.text.len() <= 256);
+                proptest::prop_assert!(s.end_ms >= s.start_ms);
+            }
+            let start = call_start(pb::CallStart {
+                call_id,
+                agent_id: String::new(),
+                language_code,
+                metadata: Default::default(),
+            }, Tenant::default());
+            if let Ok(start) = start {
+                let id = start.call_id.as_str();
+                proptest::prop_assert!(!id.is_empty() && id.len() <= 128);
+            }
+        }
+    }
 }

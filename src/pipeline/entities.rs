@@ -463,4 +463,16 @@ mod tests {
     fn bare_numbers_are_not_entities() {
         assert!(extract(&Normalized::new("I called 3 times")).is_empty());
     }
+
+    proptest::proptest! {
+        /// Extraction never panics on any text, and every entity quotes a
+        /// part of what was said.
+        #[test]
+        fn every_entity_quotes_the_original(text in "\\PC{0,120}") {
+            let normalized = Normalized::new(&text);
+            for entity in extract(&normalized) {
+                proptest::prop_assert!(text.contains(&entity.text), "{:?} not in {:?}", entity.text, text);
+            }
+        }
+    }
 }
