@@ -379,3 +379,57 @@ async fn too_many_calls_are_refused_without_hurting_the_others() {
     // The slot is free again once the first call ended.
     open(&mut client, start("cap-2")).await.unwrap();
 }
+
+#[tokio::test]
+async fn per_call_limits_end_the_stream_but_keep_the_call_for_a_resume() {
+    let server = start_server_with(callassist::Config {
+        limits: callassist::session::Limits {
+            max_segments_per_call: 3,
+            ..callassist::session::Limits::default()
+        },
+        ..test_config()
+    })
+    .await;
+    let mut client = server.client().await;
+
+    // Time going backwards for one speaker.
+    let mut call = open(&mut client, start("backwards")).await.unwrap();
+    call.send(customer("c1", "我想查一下余额", 5000)).await;
+    call.until(is_analysis_of("c1")).await;
+    call.send(customer("c2", "还有交易明细", 1000)).await;
+    let status = call.error().await;
+    assert_status(&status, Code::InvalidArgument, "segment.start_ms");
+
+    // The call kept its state: resume it and go on.
+    let mut call = open(&mut client, start("backwards")).await.unwrap();
+    call.send(customer("c2", "还有交易明细", 7000)).await;
+    call.until(is_analysis_of("c2")).await;
+    // The third segment is the last one allowed.
+    call.send(agent("a1", "好的", 9000)).await;
+    call.until(is_analysis_of("a1")).await;
+    call.send(customer("c3", "谢谢", 11000)).await;
+    let status = call.error().await;
+    assert_status(&status, Code::ResourceExhausted, "max_segments_per_call");
+
+    // A half-closed stream (no `end`) leaves the call waiting; an overlong
+    // end reason is refused by name; a proper end gets the summary.
+    let call = open(&mut client, start("backwards")).await.unwrap();
+    drop(call.tx);
+    let mut call = eventually(|| {
+        let mut client = client.clone();
+        async move { open(&mut client, start("backwards")).await.ok() }
+    })
+    .await;
+    call.send(end(&"r".repeat(200))).await;
+    let status = call.error().await;
+    assert_status(&status, Code::InvalidArgument, "end.reason");
+    let mut call = open(&mut client, start("backwards")).await.unwrap();
+    call.send(end("hangup")).await;
+    let rest = call.rest().await;
+    let summary = summary_of(rest.last().unwrap());
+    assert_eq!(
+        summary.customer_stats.as_ref().unwrap().turns,
+        2,
+        "nothing accepted was lost"
+    );
+}

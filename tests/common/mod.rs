@@ -199,6 +199,17 @@ impl CallStream {
         }
     }
 
+    /// The error status that ends the stream, skipping events before it.
+    pub async fn error(&mut self) -> Status {
+        loop {
+            match self.next().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the stream ended without an error"),
+                Err(status) => return status,
+            }
+        }
+    }
+
     /// Every event until the server closes the stream.
     pub async fn rest(&mut self) -> Vec<pb::AssistEvent> {
         let mut events = Vec::new();
