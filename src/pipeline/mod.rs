@@ -146,7 +146,10 @@ impl Pipeline {
             advice,
             playbook,
         };
-        if self.mask_personal_data {
+        // Personal data in the output can only come from the utterance, and
+        // the entity extractor has already looked for it there.
+        let personal = |e: &Entity| pii::KINDS.contains(&e.kind);
+        if self.mask_personal_data && processed.analysis.entities.iter().any(personal) {
             processed.mask_personal_data();
         }
         processed

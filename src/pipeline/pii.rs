@@ -29,6 +29,15 @@ pub const KEEP_LAST: usize = 4;
 /// The character that replaces a hidden digit or digit word.
 const MASK: char = '*';
 
+/// The entity kinds of personal data.
+pub const KINDS: &[&str] = &[
+    "card_number",
+    "id_number",
+    "phone",
+    "account_number",
+    "email",
+];
+
 /// One piece of personal data in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Personal {
@@ -111,10 +120,16 @@ fn digit_runs(text: &str) -> Vec<Vec<Digit>> {
                 chars.next();
             }
             let word = &text[i..end];
-            let value = ENGLISH_DIGITS
-                .iter()
-                .find(|(w, _)| word.eq_ignore_ascii_case(w))
-                .map(|&(_, d)| d)
+            // Digit words are 2 to 5 letters long.
+            let value = (2..=5)
+                .contains(&word.len())
+                .then(|| {
+                    ENGLISH_DIGITS
+                        .iter()
+                        .find(|(w, _)| word.eq_ignore_ascii_case(w))
+                        .map(|&(_, d)| d)
+                })
+                .flatten()
                 .or_else(|| {
                     // The check character of an ID number ends its run.
                     (word.eq_ignore_ascii_case("x") && run.len() == 17 && gap == 0).then_some('X')
