@@ -135,6 +135,12 @@ enum Command {
         /// Server address.
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         addr: String,
+        /// Bearer token for servers with `tenants` (also CALLASSIST_TOKEN).
+        #[arg(long, env = "CALLASSIST_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// PEM CA certificate that signed the server's (https:// addresses).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
         /// Pace: 1 = real time, 5 = five times faster, 0 = as fast as possible.
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
@@ -153,6 +159,12 @@ enum Command {
         /// Server address.
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         addr: String,
+        /// Bearer token for servers with `tenants` (also CALLASSIST_TOKEN).
+        #[arg(long, env = "CALLASSIST_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// PEM CA certificate that signed the server's (https:// addresses).
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
         /// Concurrent calls.
         #[arg(long, default_value_t = 100)]
         calls: usize,
@@ -345,6 +357,8 @@ async fn main() -> ExitCode {
         }
         Command::Loadgen {
             addr,
+            token,
+            ca,
             calls,
             duration,
             ramp,
@@ -359,7 +373,7 @@ async fn main() -> ExitCode {
             quiet,
         } => {
             let options = callassist::loadgen::Options {
-                addr,
+                target: callassist::client::Target { addr, token, ca },
                 calls,
                 duration,
                 ramp: ramp
@@ -408,6 +422,8 @@ async fn main() -> ExitCode {
         Command::Replay {
             file,
             addr,
+            token,
+            ca,
             speed,
             call_id,
             verbose,
@@ -424,7 +440,7 @@ async fn main() -> ExitCode {
                 && std::env::var_os("NO_COLOR").is_none()
                 && std::io::stdout().is_terminal();
             let options = replay::Options {
-                addr,
+                target: callassist::client::Target { addr, token, ca },
                 speed,
                 call_id,
                 color,

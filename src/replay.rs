@@ -8,7 +8,7 @@
 //! the speed factor.
 
 use crate::{
-    pb::{self, assist_event::Payload, call_assist_service_client::CallAssistServiceClient},
+    pb::{self, assist_event::Payload},
     Error,
 };
 use serde::Deserialize;
@@ -180,8 +180,8 @@ pub fn request(line: &Line, call_id: &str) -> Option<pb::StreamCallRequest> {
 /// Options of a replay.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Server address, e.g. `http://127.0.0.1:50051`.
-    pub addr: String,
+    /// The server, and the token and CA to reach it with.
+    pub target: crate::client::Target,
     /// Pace: 1 is real time, 10 ten times faster, 0 as fast as possible.
     pub speed: f64,
     /// Call id to use; `None` makes a unique one from the recording's.
@@ -253,15 +253,13 @@ pub async fn replay(
         }
         _ => return Err(Error::Io("the recording has no start".into())),
     };
-    let mut client = CallAssistServiceClient::connect(options.addr.clone())
-        .await
-        .map_err(|e| Error::Io(format!("cannot connect to {}: {e}", options.addr)))?;
+    let mut client = options.target.connect().await?;
     let p = Painter(options.color);
     let _ = writeln!(
         out,
         "{} call {call_id} → {}",
         p.paint("1", "▶"),
-        options.addr
+        options.target.addr
     );
 
     let (tx, rx) = mpsc::channel(16);

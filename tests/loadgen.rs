@@ -13,7 +13,10 @@ use std::time::Duration;
 
 fn options(server: &TestServer, profile: Profile) -> Options {
     Options {
-        addr: server.url(),
+        target: callassist::client::Target {
+            addr: server.url(),
+            ..Default::default()
+        },
         calls: 12,
         duration: Duration::from_millis(600),
         ramp: Duration::from_millis(200),

@@ -313,6 +313,44 @@ async fn tls_and_mutual_tls_admit_only_trusted_clients() {
     server.shutdown().await.unwrap();
 }
 
+#[tokio::test]
+async fn replay_reaches_a_server_with_tls_and_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let [ca, cert, key, _, _] = certificates(dir.path());
+    let server = start_server_with(callassist::Config {
+        tls: Some(Tls {
+            cert,
+            key,
+            client_ca: None,
+        }),
+        ..two_tenants()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/calls/zh-lost-card-anxious.jsonl");
+    let replay = |token: Option<&str>| {
+        let options = callassist::replay::Options {
+            target: callassist::client::Target {
+                addr: format!("https://localhost:{}", server.addr.port()),
+                token: token.map(str::to_string),
+                ca: Some(ca.clone()),
+            },
+            speed: 0.0,
+            call_id: None,
+            color: false,
+            verbose: false,
+        };
+        let lines = callassist::replay::load(&file).unwrap();
+        async move { callassist::replay::replay(lines, &options, &mut Vec::new()).await }
+    };
+    let report = replay(Some("token-a")).await.unwrap();
+    assert!(report.summary.unwrap().ended);
+    let refused = replay(None).await.unwrap_err();
+    assert!(refused.to_string().contains("bearer token"), "{refused}");
+    server.shutdown().await.unwrap();
+}
+
 /// Card numbers, a resident ID and a phone number, written and spoken:
 /// (the last four digits, the part that must be hidden as it was said, the
 /// utterance).

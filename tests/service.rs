@@ -201,7 +201,10 @@ async fn every_recorded_call_replays_to_a_summary() {
             .filter(|l| matches!(l, replay::Line::Segment { is_final: true, .. }))
             .count() as u32;
         let options = replay::Options {
-            addr: server.url(),
+            target: callassist::client::Target {
+                addr: server.url(),
+                ..Default::default()
+            },
             speed: 0.0,
             call_id: None,
             color: false,

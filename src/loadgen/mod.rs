@@ -27,7 +27,7 @@ pub mod script;
 pub mod stats;
 
 use crate::{
-    pb::{self, assist_event::Payload, call_assist_service_client::CallAssistServiceClient},
+    pb::{self, assist_event::Payload},
     rng::XorShift,
     Error,
 };
@@ -42,7 +42,6 @@ use std::{
 };
 use tokio::{sync::mpsc, time::Instant};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{Channel, Endpoint};
 
 /// Requests a call may have queued for sending; a call sends one message at
 /// a time, so this never fills.
@@ -60,8 +59,8 @@ pub enum Profile {
 /// A load run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Server URL, e.g. `http://127.0.0.1:50051`.
-    pub addr: String,
+    /// The server, and the token and CA to reach it with.
+    pub target: crate::client::Target,
     /// Concurrent calls.
     pub calls: usize,
     /// How long all calls are held open.
@@ -84,7 +83,7 @@ pub struct Options {
     pub progress: bool,
 }
 
-type Client = CallAssistServiceClient<Channel>;
+use crate::client::Client;
 
 /// Runs the load and returns its report.
 pub async fn run(options: &Options) -> Result<Report, Error> {
@@ -92,16 +91,14 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         .calls
         .div_ceil(options.streams_per_connection.max(1))
         .max(1);
-    let endpoint = Endpoint::from_shared(options.addr.clone())
-        .map_err(|e| Error::Config(format!("addr: {e}")))?
-        .tcp_nodelay(true);
+    let endpoint = options.target.endpoint()?;
     let mut clients = Vec::with_capacity(connections);
     for _ in 0..connections {
         let channel = endpoint
             .connect()
             .await
-            .map_err(|e| Error::Io(format!("cannot connect to {}: {e}", options.addr)))?;
-        clients.push(CallAssistServiceClient::new(channel));
+            .map_err(|e| Error::Io(format!("cannot connect to {}: {e}", options.target.addr)))?;
+        clients.push(options.target.client(channel)?);
     }
     let stats = Arc::new(Mutex::new(Stats::default()));
     // Call ids are unique per run: the server keeps ended calls for a while
@@ -176,7 +173,7 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
     stats.tick(elapsed, options.server_pid.and_then(rss_bytes));
     Ok(stats.report(
         Settings {
-            addr: options.addr.clone(),
+            addr: options.target.addr.clone(),
             profile: format!("{:?}", options.profile).to_lowercase(),
             calls: options.calls,
             duration_s: options.duration.as_secs_f64(),

@@ -1,0 +1,89 @@
+//! How the tools in this crate (`replay`, `loadgen`) reach a server: the
+//! address, an optional bearer token, and for `https://` addresses the CA
+//! that signed the server's certificate.
+
+use crate::{pb::call_assist_service_client::CallAssistServiceClient, Error};
+use std::path::PathBuf;
+use tonic::{
+    metadata::{Ascii, MetadataValue},
+    service::{interceptor::InterceptedService, Interceptor},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint},
+    Request, Status,
+};
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// `http://host:port`, or `https://host:port` for TLS.
+    pub addr: String,
+    /// Bearer token sent with every request (servers with `tenants`).
+    pub token: Option<String>,
+    /// PEM CA certificate trusted for `https://` addresses (the system roots
+    /// are not used).
+    pub ca: Option<PathBuf>,
+}
+
+/// Adds `authorization: Bearer <token>` to every request.
+#[derive(Debug, Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert(crate::grpc::auth::AUTHORIZATION, value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A client of the service as the tools use it.
+pub type Client = CallAssistServiceClient<InterceptedService<Channel, Bearer>>;
+
+impl Target {
+    /// The endpoint (with TLS for `https://`), not yet connected.
+    pub fn endpoint(&self) -> Result<Endpoint, Error> {
+        let mut endpoint = Endpoint::from_shared(self.addr.clone())
+            .map_err(|e| Error::Config(format!("addr {:?}: {e}", self.addr)))?
+            .tcp_nodelay(true);
+        if self.addr.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new();
+            if let Some(ca) = &self.ca {
+                let pem = std::fs::read(ca)
+                    .map_err(|e| Error::Config(format!("ca {}: {e}", ca.display())))?;
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| Error::Config(format!("tls: {e}")))?;
+        }
+        Ok(endpoint)
+    }
+
+    /// A client over `channel` that sends the token.
+    pub fn client(&self, channel: Channel) -> Result<Client, Error> {
+        let token = match &self.token {
+            Some(token) => Some(
+                format!("Bearer {token}")
+                    .parse()
+                    .map_err(|_| Error::Config("token: not valid in a header".into()))?,
+            ),
+            None => None,
+        };
+        Ok(CallAssistServiceClient::with_interceptor(
+            channel,
+            Bearer(token),
+        ))
+    }
+
+    /// Connects one client.
+    pub async fn connect(&self) -> Result<Client, Error> {
+        let channel = self
+            .endpoint()?
+            .connect()
+            .await
+            .map_err(|e| Error::Io(format!("cannot connect to {}: {e}", self.addr)))?;
+        self.client(channel)
+    }
+}
