@@ -71,6 +71,12 @@ pub struct Config {
     pub summary_log: Option<std::path::PathBuf>,
     /// Transport limits of the gRPC port.
     pub transport: Transport,
+    /// The plain-HTTP port for `/metrics` and `/console`
+    /// (`metrics_listen`; `0` or empty turns it off).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Origins allowed to call the gRPC port from a browser (gRPC-Web), or
+    /// `*` for any (`cors_allowed_origins`, comma-separated).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Certificate files for TLS, and for mutual TLS the CA that signs client
@@ -130,6 +136,8 @@ impl Default for Config {
             console_raw_personal_data: false,
             summary_log: None,
             transport: Transport::default(),
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            cors_allowed_origins: vec!["*".into()],
         }
     }
 }
@@ -226,6 +234,14 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "http2_keepalive_timeout",
         "unanswered ping closes the connection after [10s]",
+    ),
+    (
+        "metrics_listen",
+        "HTTP address for /metrics and /console; 0 or empty: off [127.0.0.1:9464]",
+    ),
+    (
+        "cors_allowed_origins",
+        "browser origins allowed to call gRPC-Web, comma-separated, or * [*]",
     ),
 ];
 
@@ -332,6 +348,30 @@ impl Config {
             }
             "http2_keepalive_interval" => self.transport.keepalive_interval = duration(value)?,
             "http2_keepalive_timeout" => self.transport.keepalive_timeout = duration(value)?,
+            "metrics_listen" => {
+                self.metrics_listen = match value.trim() {
+                    "" | "0" => None,
+                    addr => Some(addr.parse().map_err(|_| {
+                        format!("{value:?} is not an address like 127.0.0.1:9464 (or 0 for off)")
+                    })?),
+                }
+            }
+            "cors_allowed_origins" => {
+                let origins: Vec<String> = value
+                    .split(',')
+                    .map(|o| o.trim().to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+                if let Some(bad) = origins
+                    .iter()
+                    .find(|o| *o != "*" && http::HeaderValue::from_str(o).is_err())
+                {
+                    return Err(format!(
+                        "{bad:?} is not an origin like https://console.example"
+                    ));
+                }
+                self.cors_allowed_origins = origins;
+            }
             _ => return Err("unknown key (see `callassist serve --help`)".into()),
         }
         Ok(())

@@ -44,6 +44,8 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod http;
+pub mod instruments;
 pub mod loadgen;
 pub mod model;
 pub mod pipeline;

@@ -31,6 +31,10 @@ enum Command {
         /// Listen address, e.g. 0.0.0.0:50051 (same as --set listen=ADDR).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Address for /metrics and /console, or 0 for off (same as
+        /// --set metrics_listen=ADDR) [default: 127.0.0.1:9464].
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<String>,
         /// Serve this intent model (from `callassist train`) instead of the
         /// embedded one (same as --set model=MODEL).
         #[arg(long, value_name = "MODEL")]
@@ -224,6 +228,7 @@ async fn main() -> ExitCode {
         Command::Serve {
             config,
             listen,
+            metrics_listen,
             model,
             playbook,
             echo,
@@ -232,7 +237,12 @@ async fn main() -> ExitCode {
             if echo {
                 set.push(("echo".into(), "true".into()));
             }
-            for (key, value) in [("listen", listen), ("model", model), ("playbook", playbook)] {
+            for (key, value) in [
+                ("listen", listen),
+                ("metrics_listen", metrics_listen),
+                ("model", model),
+                ("playbook", playbook),
+            ] {
                 if let Some(value) = value {
                     set.push((key.into(), value));
                 }

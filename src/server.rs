@@ -32,7 +32,29 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
+    let http = match config.metrics_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::Io(format!("metrics_listen {addr}: cannot bind: {e}")))?,
+        ),
+        None => None,
+    };
+    serve_with_http(listener, http, config, shutdown).await
+}
+
+/// [`serve`] with the HTTP port (`/metrics`, `/console`) on `http`, already
+/// bound (tests bind `127.0.0.1:0`), or none; `config.metrics_listen` is
+/// not used.
+pub async fn serve_with_http(
+    listener: TcpListener,
+    http: Option<TcpListener>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
     let started = Instant::now();
+    let metrics = crate::instruments::install();
+    let grpc_port = listener.local_addr()?.port();
     let store = match &config.summary_log {
         Some(path) => Some(Arc::new(SummaryLog::open(path)?)),
         None => None,
@@ -86,6 +108,15 @@ pub async fn serve(
         .map_err(|e| Error::Io(format!("reflection: {e}")))?;
 
     let reaper = tokio::spawn(registry.clone().run_reaper(draining.clone()));
+    if let Some(http) = http {
+        info!(addr = %http.local_addr()?, "metrics at /metrics, agent console at /console");
+        let site = crate::http::Site {
+            metrics,
+            registry: registry.clone(),
+            grpc_port,
+        };
+        tokio::spawn(crate::http::serve(http, site, draining.clone()));
+    }
     if let Some(path) = &config.playbook {
         tokio::spawn(reload::watch(
             path.clone(),
@@ -115,6 +146,8 @@ pub async fn serve(
     }
     let transport = &config.transport;
     let mut builder = tonic::transport::Server::builder()
+        // gRPC-Web from browsers arrives over HTTP/1.1 too.
+        .accept_http1(true)
         .http2_keepalive_interval(Some(transport.keepalive_interval))
         .http2_keepalive_timeout(Some(transport.keepalive_timeout))
         .max_concurrent_streams(Some(transport.max_streams_per_connection));
@@ -125,6 +158,8 @@ pub async fn serve(
         info!(mutual = tls.client_ca.is_some(), "TLS is on");
     }
     let server = builder
+        .layer(cors(&config.cors_allowed_origins))
+        .layer(tonic_web::GrpcWebLayer::new())
         .add_service(health_service)
         .add_service(InterceptedService::new(reflection, guard.clone()))
         .add_service(InterceptedService::new(reflection_alpha, guard))
@@ -184,6 +219,34 @@ pub async fn serve(
     }
     info!("stopped");
     Ok(())
+}
+
+/// CORS for gRPC-Web: the configured origins may call, send the headers a
+/// gRPC-Web client sends (and `authorization`), and read the status
+/// trailers-in-headers.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use http::{header::HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let headers = [
+        "content-type",
+        "x-grpc-web",
+        "x-user-agent",
+        "grpc-timeout",
+        "authorization",
+        "traceparent",
+    ];
+    let exposed = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::POST, Method::OPTIONS])
+        .allow_headers(headers.map(HeaderName::from_static))
+        .expose_headers(exposed.map(HeaderName::from_static))
+        .max_age(std::time::Duration::from_secs(3600))
 }
 
 /// The rustls configuration from the certificate files.

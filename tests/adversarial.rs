@@ -218,7 +218,13 @@ async fn ten_thousand_hostile_requests_leave_the_server_healthy_and_memory_at_ba
         .local_addr()
         .unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_callassist"))
-        .args(["serve", "--listen", &addr.to_string()])
+        .args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--metrics-listen",
+            "0",
+        ])
         .args(["--set", "idle_timeout=1s", "--set", "summary_retention=1s"])
         .args(["--set", "log_level=warn"])
         .env_remove("RUST_LOG")

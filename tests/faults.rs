@@ -36,7 +36,13 @@ fn free_addr() -> SocketAddr {
 /// Starts `callassist serve` logging everything (trace) to `log`.
 fn spawn_server(addr: SocketAddr, summaries: &Path, log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_callassist"))
-        .args(["serve", "--listen", &addr.to_string()])
+        .args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--metrics-listen",
+            "0",
+        ])
         .args(["--set", &format!("summary_log={}", summaries.display())])
         .args(["--set", "drain_timeout=5s", "--set", "log_level=trace"])
         .env_remove("RUST_LOG")

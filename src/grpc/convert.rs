@@ -8,8 +8,8 @@ use crate::{
         SuggestionKind,
     },
     session::{
-        CallId, CallStart, CallSummary, EmotionPoint, Event, FeedbackAction, Payload, Segment,
-        SpeechStats, Tenant,
+        CallId, CallInfo, CallStart, CallSummary, EmotionPoint, Event, FeedbackAction, Payload,
+        Segment, SpeechStats, Tenant,
     },
     Error,
 };
@@ -154,6 +154,7 @@ pub fn analysis(a: &Analysis) -> pb::Analysis {
         entities: a.entities.iter().map(entity).collect(),
         is_final: a.is_final,
         intent_carried_over: a.intent_carried_over,
+        text: a.text.clone(),
     }
 }
 
@@ -260,6 +261,18 @@ pub fn summary(s: &CallSummary) -> pb::CallSummary {
             })
             .collect(),
         agent_talk_ratio: s.agent_talk_ratio,
+    }
+}
+
+/// The proto form of a call listing entry.
+pub fn call_info(c: &CallInfo) -> pb::CallInfo {
+    pb::CallInfo {
+        call_id: c.call_id.to_string(),
+        agent_id: c.agent_id.clone(),
+        language_code: c.language.map(|l| l.code().to_string()).unwrap_or_default(),
+        streaming: c.streaming,
+        ended: c.ended,
+        events: c.events,
     }
 }
 

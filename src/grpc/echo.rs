@@ -128,4 +128,11 @@ impl CallAssistService for Echo {
     ) -> Result<Response<pb::GetCallSummaryResponse>, Status> {
         Err(Status::not_found("the echo server keeps no calls"))
     }
+
+    async fn list_calls(
+        &self,
+        _: Request<pb::ListCallsRequest>,
+    ) -> Result<Response<pb::ListCallsResponse>, Status> {
+        Ok(Response::new(pb::ListCallsResponse::default()))
+    }
 }

@@ -8,6 +8,7 @@ pub mod echo;
 pub mod status;
 
 use crate::{
+    instruments,
     pb::{
         self, call_assist_service_server::CallAssistService, stream_call_request::Event as Inbound,
     },
@@ -184,6 +185,7 @@ impl CallAssistService for CallAssist {
         let first_feedback =
             self.registry
                 .feedback(&tenant, &call_id, &request.suggestion_id, action)?;
+        instruments::feedback(action);
         Ok(Response::new(pb::SubmitFeedbackResponse { first_feedback }))
     }
 
@@ -198,7 +200,25 @@ impl CallAssistService for CallAssist {
             summary: Some(convert::summary(&summary)),
         }))
     }
+
+    async fn list_calls(
+        &self,
+        request: Request<pb::ListCallsRequest>,
+    ) -> Result<Response<pb::ListCallsResponse>, Status> {
+        let tenant = auth::tenant(&request)?;
+        let include_ended = request.into_inner().include_ended;
+        let calls = self
+            .registry
+            .list(&tenant, include_ended, MAX_LISTED_CALLS)
+            .iter()
+            .map(convert::call_info)
+            .collect();
+        Ok(Response::new(pb::ListCallsResponse { calls }))
+    }
 }
+
+/// Most calls one ListCalls returns.
+pub const MAX_LISTED_CALLS: usize = 1000;
 
 fn is_summary(event: &Event) -> bool {
     matches!(event.payload, Payload::Summary(_))
@@ -255,6 +275,11 @@ impl CallAssist {
                             let segment = convert::segment(segment, self.max_text_bytes)?;
                             let events =
                                 call.process_segment(&self.pipeline, &segment, received)?;
+                            instruments::segment(
+                                segment.speaker,
+                                segment.is_final,
+                                received.elapsed(),
+                            );
                             for event in events {
                                 if !send(event).await {
                                     return Ok(false);
@@ -343,6 +368,7 @@ async fn run_watch(
             }
             Err(RecvError::Lagged(n)) => {
                 debug!(lost = n, "watcher fell behind and lost the oldest events");
+                instruments::watcher_dropped(n);
                 dropped += n;
             }
             Err(RecvError::Closed) => {

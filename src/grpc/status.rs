@@ -17,9 +17,27 @@ pub fn code(error: &Error) -> Code {
     }
 }
 
+/// The snake-case name of a code, as the rejection metric labels it.
+fn name(code: Code) -> &'static str {
+    match code {
+        Code::InvalidArgument => "invalid_argument",
+        Code::FailedPrecondition => "failed_precondition",
+        Code::NotFound => "not_found",
+        Code::AlreadyExists => "already_exists",
+        Code::ResourceExhausted => "resource_exhausted",
+        Code::Unauthenticated => "unauthenticated",
+        Code::Unavailable => "unavailable",
+        Code::Internal => "internal",
+        _ => "other",
+    }
+}
+
 impl From<Error> for Status {
+    /// Every refusal the service makes passes here, so it is counted here.
     fn from(error: Error) -> Self {
-        Status::new(code(&error), error.to_string())
+        let code = code(&error);
+        crate::instruments::rejected(name(code));
+        Status::new(code, error.to_string())
     }
 }
 

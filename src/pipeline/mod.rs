@@ -27,10 +27,10 @@ pub use context::CallContext;
 pub use policy::{Advice, Effects};
 pub use types::*;
 
-use crate::playbook::Playbook;
+use crate::{instruments::Stage, playbook::Playbook};
 use arc_swap::ArcSwap;
 use normalize::Normalized;
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 /// The whole pipeline, built once at start-up and shared by every call.
 #[derive(Debug)]
@@ -71,16 +71,22 @@ pub struct Processed {
     pub playbook: Arc<Playbook>,
 }
 
+/// Runs one stage and records its time (see [`crate::instruments`]).
+fn timed<T>(stage: Stage, f: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let out = f();
+    crate::instruments::stage(stage, started.elapsed());
+    out
+}
+
 impl Processed {
     /// Masks personal data in every text that quotes the caller or was
     /// filled from what they said (see [`pii`]). Entity values are already
     /// safe (personal numbers keep only their last four digits).
     fn mask_personal_data(&mut self) {
         let analysis = &mut self.analysis;
-        let texts = analysis
-            .entities
-            .iter_mut()
-            .map(|e| &mut e.text)
+        let texts = std::iter::once(&mut analysis.text)
+            .chain(analysis.entities.iter_mut().map(|e| &mut e.text))
             .chain(analysis.emotions.iter_mut().map(|c| &mut c.evidence))
             .chain(self.advice.effects.follow_ups.iter_mut());
         for text in texts {
@@ -137,10 +143,12 @@ impl Pipeline {
         timing: Timing,
         context: &CallContext,
     ) -> Processed {
-        let normalized = Normalized::new(utterance.text);
+        let normalized = timed(Stage::Normalize, || Normalized::new(utterance.text));
         let analysis = self.analyze_normalized(utterance, &normalized, context);
         let playbook = self.playbook.load_full();
-        let advice = policy::advise(&playbook, &analysis, &normalized, timing, context);
+        let advice = timed(Stage::Policy, || {
+            policy::advise(&playbook, &analysis, &normalized, timing, context)
+        });
         let mut processed = Processed {
             analysis,
             advice,
@@ -167,7 +175,7 @@ impl Pipeline {
         context: &CallContext,
     ) -> Analysis {
         let language = utterance.language.unwrap_or(normalized.language);
-        let mut intent = self.classifier.classify(normalized);
+        let mut intent = timed(Stage::Classify, || self.classifier.classify(normalized));
         let mut intent_carried_over = false;
         // A turn that names no need of its own (out of scope, or no intent
         // the model is sure of) keeps the call's current need.
@@ -187,10 +195,11 @@ impl Pipeline {
             speaker: utterance.speaker,
             language,
             intent,
-            emotions: self.emotions.detect(normalized),
-            entities: entities::extract(normalized),
+            emotions: timed(Stage::Emotion, || self.emotions.detect(normalized)),
+            entities: timed(Stage::Entities, || entities::extract(normalized)),
             is_final: utterance.is_final,
             intent_carried_over,
+            text: utterance.text.to_string(),
         }
     }
 }

@@ -948,6 +948,7 @@ mod tests {
             entities: Vec::new(),
             is_final: true,
             intent_carried_over: false,
+            text: String::new(),
         }
     }
 

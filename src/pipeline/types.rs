@@ -98,6 +98,9 @@ pub struct Analysis {
     pub is_final: bool,
     /// Whether the intent was carried over from the call's earlier turns.
     pub intent_carried_over: bool,
+    /// What was said, for a console's transcript (personal data masked on
+    /// the way out like every other text).
+    pub text: String,
 }
 
 /// An intent id (`check_balance`, …), shared rather than copied.
@@ -183,6 +186,21 @@ pub enum SuggestionKind {
     Compliance,
 }
 
+impl SuggestionKind {
+    /// The snake-case name (metrics labels, logs).
+    pub fn name(self) -> &'static str {
+        match self {
+            SuggestionKind::Empathy => "empathy",
+            SuggestionKind::ClarifyingQuestion => "clarifying_question",
+            SuggestionKind::Confirmation => "confirmation",
+            SuggestionKind::NextStep => "next_step",
+            SuggestionKind::Reframe => "reframe",
+            SuggestionKind::Coaching => "coaching",
+            SuggestionKind::Compliance => "compliance",
+        }
+    }
+}
+
 /// A suggestion as the playbook makes it; the session gives it an id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {
@@ -214,6 +232,18 @@ pub enum AlertKind {
     Complaint,
     /// A customer in hardship or grief.
     VulnerableCustomer,
+}
+
+impl AlertKind {
+    /// The snake-case name, as in the playbook file.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertKind::EscalationRisk => "escalation_risk",
+            AlertKind::SupervisorRequest => "supervisor_request",
+            AlertKind::Complaint => "complaint",
+            AlertKind::VulnerableCustomer => "vulnerable_customer",
+        }
+    }
 }
 
 /// An alert for a supervisor.

@@ -28,10 +28,12 @@ pub fn reload(path: &Path, pipeline: &Pipeline) -> Outcome {
         Ok(playbook) => {
             info!(playbook = %playbook, "playbook reloaded");
             pipeline.set_playbook(Arc::new(playbook));
+            crate::instruments::playbook_reload(true);
             Outcome::Reloaded
         }
         Err(e) => {
             warn!(error = %e, "playbook not reloaded; the previous one stays in force");
+            crate::instruments::playbook_reload(false);
             Outcome::Rejected(e.to_string())
         }
     }

@@ -3,7 +3,7 @@
 use super::{
     event::{EventLog, Payload, Subscription},
     summary::CallStats,
-    CallId, CallKey, CallStart, CallSummary, Event, FeedbackAction, Segment,
+    CallId, CallInfo, CallKey, CallStart, CallSummary, Event, FeedbackAction, Segment,
 };
 use crate::{
     pipeline::{
@@ -391,6 +391,21 @@ impl Call {
             state.summary = Some(Arc::new(updated));
         }
         Ok(first)
+    }
+
+    /// The call as a listing shows it; `None` while pending (watched, not
+    /// started).
+    pub fn info(&self) -> Option<CallInfo> {
+        let state = self.state.lock();
+        let start = state.start.as_ref()?;
+        Some(CallInfo {
+            call_id: self.id.clone(),
+            agent_id: start.agent_id.clone(),
+            language: start.language,
+            streaming: matches!(state.phase, Phase::Live { stream: Some(_) }),
+            ended: state.phase == Phase::Ended,
+            events: state.log.emitted(),
+        })
     }
 
     /// Subscribes a watcher (see [`Subscription`]).

@@ -104,6 +104,7 @@ impl EventLog {
             payload,
         });
         self.next_id += 1;
+        crate::instruments::event(&event);
         if self.history_capacity > 0 {
             if self.history.len() == self.history_capacity {
                 self.history.pop_front();
@@ -154,6 +155,11 @@ impl EventLog {
     }
 
     /// Watchers currently subscribed.
+    pub(super) fn emitted(&self) -> u64 {
+        self.next_id - 1
+    }
+
+    /// Watchers subscribed now.
     pub(super) fn watchers(&self) -> usize {
         self.live.as_ref().map_or(0, |l| l.receiver_count())
     }

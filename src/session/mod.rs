@@ -18,4 +18,4 @@ pub use event::{Event, Payload, Subscription};
 pub use registry::{Attachment, Limits, Registry};
 pub use store::SummaryLog;
 pub use summary::{CallSummary, EmotionPoint, SpeechStats};
-pub use types::{CallId, CallKey, CallStart, FeedbackAction, Segment, Tenant};
+pub use types::{CallId, CallInfo, CallKey, CallStart, FeedbackAction, Segment, Tenant};

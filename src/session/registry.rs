@@ -4,8 +4,8 @@
 
 use super::{
     call::{Call, Phase},
-    CallId, CallKey, CallStart, CallSummary, Event, FeedbackAction, Payload, Subscription,
-    SummaryLog, Tenant,
+    CallId, CallInfo, CallKey, CallStart, CallSummary, Event, FeedbackAction, Payload,
+    Subscription, SummaryLog, Tenant,
 };
 use crate::Error;
 use dashmap::{mapref::entry::Entry, DashMap};
@@ -125,6 +125,15 @@ impl Registry {
     /// Calls not yet ended.
     pub fn open_calls(&self) -> usize {
         self.open_calls.load(Ordering::Relaxed)
+    }
+
+    /// Watchers subscribed to all calls (walks the map: for scrapes, not
+    /// the hot path).
+    pub fn watchers(&self) -> usize {
+        self.calls
+            .iter()
+            .map(|e| e.value().with_state(|s| s.watchers()))
+            .sum()
     }
 
     /// Calls in the map, ended ones included.
@@ -299,6 +308,21 @@ impl Registry {
                 None => Err(not_found),
             },
         }
+    }
+
+    /// The started calls of `tenant` (ended ones too if `include_ended`),
+    /// by call id, at most `limit`.
+    pub fn list(&self, tenant: &Tenant, include_ended: bool, limit: usize) -> Vec<CallInfo> {
+        let mut calls: Vec<CallInfo> = self
+            .calls
+            .iter()
+            .filter(|e| &e.key().tenant == tenant)
+            .filter_map(|e| e.value().info())
+            .filter(|c| include_ended || !c.ended)
+            .collect();
+        calls.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+        calls.truncate(limit);
+        calls
     }
 
     /// Records an agent's feedback on a suggestion (see [`Call::feedback`]);

@@ -113,6 +113,23 @@ pub struct Segment {
     pub end_ms: u32,
 }
 
+/// A call as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    /// The call.
+    pub call_id: CallId,
+    /// The agent handling it.
+    pub agent_id: String,
+    /// Its language, if given at start.
+    pub language: Option<Language>,
+    /// Whether a StreamCall is attached now.
+    pub streaming: bool,
+    /// Whether it has ended.
+    pub ended: bool,
+    /// Events emitted so far.
+    pub events: u64,
+}
+
 /// What an agent did with a suggestion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeedbackAction {

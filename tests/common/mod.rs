@@ -28,6 +28,8 @@ pub fn test_config() -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         drain_timeout: Duration::from_secs(5),
+        // Many servers run at once: no fixed metrics port.
+        metrics_listen: None,
         ..Config::default()
     }
 }
@@ -51,6 +53,19 @@ pub async fn start_server_with(config: Config) -> TestServer {
 }
 
 impl TestServer {
+    /// A server started by other means (e.g. with its HTTP port).
+    pub fn from_parts(
+        addr: SocketAddr,
+        stop: tokio::sync::oneshot::Sender<()>,
+        handle: JoinHandle<Result<(), Error>>,
+    ) -> Self {
+        TestServer {
+            addr,
+            stop: Some(stop),
+            handle,
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

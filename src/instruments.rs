@@ -1,0 +1,199 @@
+//! Prometheus metrics: what is measured, under which names, and the one
+//! recorder. Names follow Prometheus conventions: `callassist_` prefix,
+//! `_total` for counters, base units (`_seconds`), low-cardinality labels
+//! (kinds, playbook rule ids, status codes; never call ids or text).
+//!
+//! Handles are resolved once (see [`Instruments`]) so the hot path records
+//! without looking names up.
+
+use crate::{
+    pipeline::Speaker,
+    session::{Event, FeedbackAction, Payload},
+};
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, histogram, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::{sync::OnceLock, time::Duration};
+
+/// Open calls (gauge, set at scrape time).
+pub const CALLS_OPEN: &str = "callassist_calls_open";
+/// Watchers subscribed (gauge, set at scrape time).
+pub const WATCHERS: &str = "callassist_watchers";
+/// Segments received, by `speaker` and `final`.
+pub const SEGMENTS: &str = "callassist_segments_total";
+/// Events emitted, by `kind`.
+pub const EVENTS: &str = "callassist_events_total";
+/// Suggestions emitted, by `kind` and playbook `rule`.
+pub const SUGGESTIONS: &str = "callassist_suggestions_total";
+/// Alerts raised, by `kind`.
+pub const ALERTS: &str = "callassist_alerts_total";
+/// Feedback received, by `action`.
+pub const FEEDBACK: &str = "callassist_feedback_total";
+/// Time per pipeline stage, by `stage`.
+pub const STAGE_SECONDS: &str = "callassist_stage_duration_seconds";
+/// Segment received → its events ready to send.
+pub const SEGMENT_SECONDS: &str = "callassist_segment_duration_seconds";
+/// Events a slow watcher lost.
+pub const WATCHER_DROPPED: &str = "callassist_watcher_events_dropped_total";
+/// Requests and messages refused, by gRPC `code`.
+pub const REJECTED: &str = "callassist_requests_rejected_total";
+/// Playbook reloads, by `result` (`ok`, `error`).
+pub const PLAYBOOK_RELOADS: &str = "callassist_playbook_reloads_total";
+
+/// Histogram buckets for per-segment work: 1 µs to 50 ms.
+const BUCKETS: &[f64] = &[
+    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 5e-2,
+];
+
+/// Installs the process-wide recorder (once; later calls return the same
+/// handle) and describes every metric.
+pub fn install() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+                .expect("the buckets are not empty")
+                .install_recorder()
+                .expect("no other metrics recorder is installed");
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    describe_gauge!(
+        CALLS_OPEN,
+        "Calls not yet ended (live, detached or watched before start)."
+    );
+    describe_gauge!(WATCHERS, "WatchCall streams subscribed.");
+    describe_counter!(SEGMENTS, "Transcript segments received.");
+    describe_counter!(EVENTS, "Assist events emitted.");
+    describe_counter!(SUGGESTIONS, "Suggestions emitted.");
+    describe_counter!(ALERTS, "Supervisor alerts raised.");
+    describe_counter!(FEEDBACK, "Agent feedback on suggestions.");
+    describe_histogram!(
+        STAGE_SECONDS,
+        Unit::Seconds,
+        "Time per pipeline stage and segment."
+    );
+    describe_histogram!(
+        SEGMENT_SECONDS,
+        Unit::Seconds,
+        "Segment received to its events ready to send (end to end inside the service)."
+    );
+    describe_counter!(WATCHER_DROPPED, "Events slow watchers lost.");
+    describe_counter!(
+        REJECTED,
+        "Requests and stream messages refused, by gRPC status code."
+    );
+    describe_counter!(PLAYBOOK_RELOADS, "Playbook reloads.");
+}
+
+/// The pipeline stages timed.
+#[derive(Debug, Clone, Copy)]
+pub enum Stage {
+    /// Text normalization.
+    Normalize,
+    /// Intent classification.
+    Classify,
+    /// Emotion cues.
+    Emotion,
+    /// Entity extraction.
+    Entities,
+    /// The playbook policy.
+    Policy,
+}
+
+/// Resolved handles of the hot-path metrics.
+struct Instruments {
+    stages: [metrics::Histogram; 5],
+    segment: metrics::Histogram,
+    segments: [[metrics::Counter; 2]; 2],
+}
+
+fn instruments() -> &'static Instruments {
+    static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
+    INSTRUMENTS.get_or_init(|| {
+        let stage = |name: &'static str| histogram!(STAGE_SECONDS, "stage" => name);
+        let segments = |speaker: &'static str| {
+            [
+                counter!(SEGMENTS, "speaker" => speaker, "final" => "false"),
+                counter!(SEGMENTS, "speaker" => speaker, "final" => "true"),
+            ]
+        };
+        Instruments {
+            stages: [
+                stage("normalize"),
+                stage("classify"),
+                stage("emotion"),
+                stage("entities"),
+                stage("policy"),
+            ],
+            segment: histogram!(SEGMENT_SECONDS),
+            segments: [segments("customer"), segments("agent")],
+        }
+    })
+}
+
+/// Records the time of one stage.
+pub fn stage(stage: Stage, took: Duration) {
+    instruments().stages[stage as usize].record(took.as_secs_f64());
+}
+
+/// Records a segment received and the time its processing took.
+pub fn segment(speaker: Speaker, is_final: bool, took: Duration) {
+    let i = instruments();
+    i.segments[speaker.side()][usize::from(is_final)].increment(1);
+    i.segment.record(took.as_secs_f64());
+}
+
+/// Records an emitted event.
+pub fn event(event: &Event) {
+    let kind = match &event.payload {
+        Payload::Analysis(_) => "analysis",
+        Payload::Suggestion { suggestion, .. } => {
+            counter!(SUGGESTIONS, "kind" => suggestion.kind.name(), "rule" => suggestion.rule_id.to_string())
+                .increment(1);
+            "suggestion"
+        }
+        Payload::Alert(alert) => {
+            counter!(ALERTS, "kind" => alert.kind.name()).increment(1);
+            "alert"
+        }
+        Payload::Retraction { .. } => "retraction",
+        Payload::Summary(_) => "summary",
+    };
+    counter!(EVENTS, "kind" => kind).increment(1);
+}
+
+/// Records feedback.
+pub fn feedback(action: FeedbackAction) {
+    let action = match action {
+        FeedbackAction::Accepted => "accepted",
+        FeedbackAction::Dismissed => "dismissed",
+        FeedbackAction::NotHelpful => "not_helpful",
+    };
+    counter!(FEEDBACK, "action" => action).increment(1);
+}
+
+/// Records events a watcher lost.
+pub fn watcher_dropped(n: u64) {
+    counter!(WATCHER_DROPPED).increment(n);
+}
+
+/// Records a refused request or message.
+pub fn rejected(code: &'static str) {
+    counter!(REJECTED, "code" => code).increment(1);
+}
+
+/// Records a playbook reload.
+pub fn playbook_reload(ok: bool) {
+    counter!(PLAYBOOK_RELOADS, "result" => if ok { "ok" } else { "error" }).increment(1);
+}
+
+/// Sets the gauges read at scrape time.
+pub fn set_gauges(calls_open: usize, watchers: usize) {
+    metrics::gauge!(CALLS_OPEN).set(calls_open as f64);
+    metrics::gauge!(WATCHERS).set(watchers as f64);
+}
