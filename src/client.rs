@@ -87,3 +87,28 @@ impl Target {
         self.client(channel)
     }
 }
+
+/// Whether the server at `addr` reports `service` as SERVING on the gRPC
+/// health protocol (no token needed).
+pub async fn health(addr: &str, service: &str) -> Result<bool, Error> {
+    use tonic_health::pb::{
+        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+    };
+    let target = Target {
+        addr: addr.to_string(),
+        ..Target::default()
+    };
+    let channel = target
+        .endpoint()?
+        .timeout(std::time::Duration::from_secs(3))
+        .connect()
+        .await
+        .map_err(|e| Error::Io(format!("cannot connect to {addr}: {e}")))?;
+    let response = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.to_string(),
+        })
+        .await
+        .map_err(|e| Error::Io(format!("health check: {}", e.message())))?;
+    Ok(response.into_inner().status == ServingStatus::Serving as i32)
+}

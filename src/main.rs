@@ -51,6 +51,16 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
         set: Vec<(String, String)>,
     },
+    /// Ask a server's gRPC health service whether it serves (exit 0) or not
+    /// (exit 1): for container health checks.
+    Health {
+        /// Server address.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        addr: String,
+        /// Service to ask about ("" for the whole server).
+        #[arg(long, default_value = callassist::server::SERVICE_NAME)]
+        service: String,
+    },
     /// Print the SHA-256 digest of a bearer token (read from standard input)
     /// for the `tenants` configuration key.
     HashToken,
@@ -418,6 +428,19 @@ async fn main() -> ExitCode {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
+            }
+        }
+        Command::Health { addr, service } => {
+            match callassist::client::health(&addr, &service).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => {
+                    eprintln!("callassist: {addr} is not serving {service:?}");
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("callassist: {e}");
+                    ExitCode::FAILURE
+                }
             }
         }
         Command::HashToken => {

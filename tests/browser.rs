@@ -21,18 +21,6 @@ use std::{
 };
 use tokio::net::TcpListener;
 
-fn run(command: &mut Command) {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// Debian's Chromium, installed on first use.
 fn chromium() -> PathBuf {
     if let Ok(path) = std::env::var("CHROMIUM") {

@@ -305,3 +305,36 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Runs a command and fails the test with its output if it fails.
+pub fn run(command: &mut std::process::Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A Python virtual environment under `target/tmp/NAME` with the pinned
+/// `requirements` installed (once; reused while they do not change); the
+/// path of its `python`. Needs only `python3` and PyPI.
+pub fn python_venv(name: &str, requirements: &std::path::Path) -> std::path::PathBuf {
+    let wanted = std::fs::read_to_string(requirements).unwrap();
+    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let marker = venv.join("requirements.installed");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        run(std::process::Command::new(python)
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv));
+        run(std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check", "-r"])
+            .arg(requirements));
+        std::fs::write(&marker, wanted).unwrap();
+    }
+    venv.join("bin/python")
+}

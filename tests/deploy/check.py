@@ -1,0 +1,72 @@
+"""Checks deploy/ the way a cluster and an SRE would: every Kubernetes
+manifest validates (strict) against the Kubernetes OpenAPI schema, the
+probes use the gRPC health protocol, resources are set, the compose file,
+Prometheus and Grafana provisioning parse, the dashboard uses only metrics
+the service exports, and the Dockerfile builds the way the README says.
+
+Usage: check.py REPO_ROOT METRIC_NAME...   (prints "deploy OK")
+"""
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import yaml
+
+root = pathlib.Path(sys.argv[1])
+exported = set(sys.argv[2:])
+deploy = root / "deploy"
+
+manifests = sorted((deploy / "k8s").glob("*.yaml"))
+assert manifests, "no manifests"
+for version in ["1.30.0", "1.37.0"]:
+    subprocess.run(
+        [pathlib.Path(sys.executable).parent / "kubernetes-validate", "--strict", "--quiet",
+         "-k", version, *map(str, manifests)],
+        check=True,
+    )
+
+docs = {}
+for path in manifests:
+    for doc in yaml.safe_load_all(path.read_text()):
+        docs[doc["kind"]] = doc
+for kind in ["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap"]:
+    assert kind in docs, f"a {kind}"
+container = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+for probe in ["readinessProbe", "livenessProbe"]:
+    assert container[probe]["grpc"]["port"] == 50051, f"{probe} uses gRPC health"
+for bound in ["requests", "limits"]:
+    assert {"cpu", "memory"} <= set(container["resources"][bound]), bound
+assert container["securityContext"]["allowPrivilegeEscalation"] is False
+config = docs["ConfigMap"]["data"]["callassist.toml"]
+assert 'listen = "0.0.0.0:50051"' in config and "playbook =" in config
+assert docs["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == docs["Deployment"]["metadata"]["name"]
+
+compose = yaml.safe_load((deploy / "docker-compose.yml").read_text())
+assert {"callassist", "prometheus", "grafana"} <= set(compose["services"])
+assert compose["services"]["callassist"]["build"]["dockerfile"] == "deploy/Dockerfile"
+prometheus = yaml.safe_load((deploy / "prometheus.yml").read_text())
+assert prometheus["scrape_configs"][0]["static_configs"][0]["targets"] == ["callassist:9464"]
+for provisioning in (deploy / "grafana/provisioning").rglob("*.yml"):
+    yaml.safe_load(provisioning.read_text())
+
+dashboard = json.loads((deploy / "grafana/dashboards/callassist.json").read_text())
+used = set()
+for panel in dashboard["panels"]:
+    for target in panel["targets"]:
+        used |= set(re.findall(r"callassist_[a-z_]+", target["expr"]))
+# Histograms are exported as _bucket/_sum/_count series.
+base = {re.sub(r"_(bucket|sum|count)$", "", name) for name in used}
+unknown = base - exported
+assert not unknown, f"the dashboard uses metrics the service does not export: {unknown}"
+missing = exported - base
+assert not missing, f"metrics without a panel: {missing}"
+
+dockerfile = (deploy / "Dockerfile").read_text()
+assert "cargo build --release --locked" in dockerfile
+assert re.search(r"^USER 10001", dockerfile, re.M), "runs as non-root"
+assert 'HEALTHCHECK' in dockerfile and '"callassist", "health"' in dockerfile
+for copied in re.findall(r"^COPY (?!--from)(\S+)", dockerfile, re.M):
+    assert (root / copied).exists(), f"the Dockerfile copies {copied}, which does not exist"
+print("deploy OK")
