@@ -8,26 +8,12 @@
 mod common;
 
 use common::*;
-use std::{path::Path, process::Command};
+use std::path::Path;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_python_grpcio_client_runs_watches_and_checks_health() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = tokio::task::spawn_blocking({
-        let requirements = root.join("tests/interop/requirements.txt");
-        move || python_venv("interop-venv", &requirements)
-    })
-    .await
-    .unwrap();
-    let stubs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop-stubs");
-    std::fs::create_dir_all(&stubs).unwrap();
-    run(Command::new(&python)
-        .args(["-m", "grpc_tools.protoc", "-Iproto", "--python_out"])
-        .arg(&stubs)
-        .arg("--grpc_python_out")
-        .arg(&stubs)
-        .arg("proto/callassist/v1/call_assist.proto")
-        .current_dir(root));
+    let (python, stubs) = tokio::task::spawn_blocking(grpc_python).await.unwrap();
 
     let server = start_server().await;
     let addr = server.addr.to_string();

@@ -338,3 +338,22 @@ pub fn python_venv(name: &str, requirements: &std::path::Path) -> std::path::Pat
     }
     venv.join("bin/python")
 }
+
+/// Python with grpcio (the example client's requirements) and stubs
+/// generated from `proto/` by grpcio-tools, the way an integrator makes
+/// them: (python, stubs directory).
+pub fn grpc_python() -> (std::path::PathBuf, std::path::PathBuf) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let requirements = root.join("examples/clients/python/requirements.txt");
+    let python = python_venv("interop-venv", &requirements);
+    let stubs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop-stubs");
+    std::fs::create_dir_all(&stubs).unwrap();
+    run(std::process::Command::new(&python)
+        .args(["-m", "grpc_tools.protoc", "-Iproto", "--python_out"])
+        .arg(&stubs)
+        .arg("--grpc_python_out")
+        .arg(&stubs)
+        .arg("proto/callassist/v1/call_assist.proto")
+        .current_dir(root));
+    (python, stubs)
+}
