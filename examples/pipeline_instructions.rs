@@ -2,6 +2,7 @@
 //! instruction counts that do not depend on machine load:
 //! `valgrind --tool=callgrind target/release/examples/pipeline_instructions 200`
 //! minus the same with 0 (start-up and model decoding), divided by 5 × N.
+//! The Prometheus recorder is installed, as in the server.
 
 use callassist::pipeline::{CallContext, Pipeline, Speaker, Timing, Utterance};
 
@@ -13,6 +14,8 @@ fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .map_or(100, |s| s.parse().expect("a count"));
+    // As in the server: metrics are recorded (stage timings, counters).
+    let _metrics = callassist::instruments::install();
     let pipeline = Pipeline::new();
     let context = CallContext::default();
     // Warm the lazily built tables, models and playbook once, in every run.

@@ -77,6 +77,10 @@ pub struct Config {
     /// Origins allowed to call the gRPC port from a browser (gRPC-Web), or
     /// `*` for any (`cors_allowed_origins`, comma-separated).
     pub cors_allowed_origins: Vec<String>,
+    /// An OpenTelemetry collector's OTLP/gRPC endpoint
+    /// (`otlp_endpoint`, e.g. `http://otel-collector:4317`); `None`: no
+    /// trace export.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Certificate files for TLS, and for mutual TLS the CA that signs client
@@ -138,6 +142,7 @@ impl Default for Config {
             transport: Transport::default(),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             cors_allowed_origins: vec!["*".into()],
+            otlp_endpoint: None,
         }
     }
 }
@@ -242,6 +247,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "cors_allowed_origins",
         "browser origins allowed to call gRPC-Web, comma-separated, or * [*]",
+    ),
+    (
+        "otlp_endpoint",
+        "OpenTelemetry collector (OTLP/gRPC) for traces, e.g. http://otel-collector:4317 [off]",
     ),
 ];
 
@@ -355,6 +364,18 @@ impl Config {
                         format!("{value:?} is not an address like 127.0.0.1:9464 (or 0 for off)")
                     })?),
                 }
+            }
+            "otlp_endpoint" => {
+                let endpoint = value.trim();
+                self.otlp_endpoint = if endpoint.is_empty() {
+                    None
+                } else if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+                    Some(endpoint.to_string())
+                } else {
+                    return Err(format!(
+                        "{value:?} is not a URL like http://otel-collector:4317"
+                    ));
+                };
             }
             "cors_allowed_origins" => {
                 let origins: Vec<String> = value

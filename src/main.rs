@@ -265,7 +265,13 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            telemetry::init(&config);
+            let telemetry = match telemetry::init(&config) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("callassist: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let listener = match TcpListener::bind(config.listen).await {
                 Ok(l) => l,
                 Err(e) => {
@@ -274,7 +280,9 @@ async fn main() -> ExitCode {
                 }
             };
             tracing::info!(listen = %config.listen, "callassist listening");
-            match server::serve(listener, config, shutdown_signal()).await {
+            let served = server::serve(listener, config, shutdown_signal()).await;
+            telemetry.shutdown();
+            match served {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e}");

@@ -79,6 +79,7 @@ impl CallAssistService for CallAssist {
         request: Request<Streaming<pb::StreamCallRequest>>,
     ) -> Result<Response<Self::StreamCallStream>, Status> {
         let tenant = auth::tenant(&request)?;
+        let metadata = request.metadata().clone();
         let mut inbound = request.into_inner();
         let first = inbound
             .message()
@@ -100,6 +101,7 @@ impl CallAssistService for CallAssist {
         let attachment = self.registry.attach(start)?;
         let span =
             info_span!("call", call_id = %attachment.call.id(), stream = attachment.generation);
+        crate::telemetry::link_to_caller(&span, &metadata);
         span.in_scope(|| info!(resumed = attachment.resumed, "call stream attached"));
         let (tx, rx) = mpsc::channel(STREAM_RESPONSE_BUFFER);
         tokio::spawn(
@@ -115,13 +117,14 @@ impl CallAssistService for CallAssist {
         request: Request<pb::WatchCallRequest>,
     ) -> Result<Response<Self::WatchCallStream>, Status> {
         let tenant = auth::tenant(&request)?;
+        let call_id = CallId::parse(&request.get_ref().call_id, "call_id")?;
+        let span = info_span!("watch", call_id = %call_id);
+        crate::telemetry::link_to_caller(&span, request.metadata());
         let request = request.into_inner();
-        let call_id = CallId::parse(&request.call_id, "call_id")?;
         let subscription = self
             .registry
             .watch(&tenant, call_id.clone(), request.after_event_id)?;
         let (tx, rx) = mpsc::channel(WATCH_RESPONSE_BUFFER);
-        let span = info_span!("watch", call_id = %call_id);
         tokio::spawn(run_watch(subscription, tx).instrument(span));
         Ok(Response::new(ReceiverStream::new(rx)))
     }
