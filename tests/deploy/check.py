@@ -30,9 +30,17 @@ for version in ["1.30.0", "1.37.0"]:
 docs = {}
 for path in manifests:
     for doc in yaml.safe_load_all(path.read_text()):
-        docs[doc["kind"]] = doc
+        docs[doc["kind"], doc["metadata"]["name"]] = doc
+docs = {**docs, **{kind: doc for (kind, name), doc in docs.items() if name == "callassist"}}
 for kind in ["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap"]:
     assert kind in docs, f"a {kind}"
+# The playbook ConfigMap is the repository's default playbook (regenerate it
+# with scripts/playbook-configmap.py), mounted where the config points.
+playbook = docs["ConfigMap", "callassist-playbook"]["data"]["playbook.toml"]
+assert playbook == (root / "playbooks/default.toml").read_text(), \
+    "deploy/k8s/playbook-configmap.yaml is stale: run scripts/playbook-configmap.py"
+volumes = {v["name"]: v for v in docs["Deployment"]["spec"]["template"]["spec"]["volumes"]}
+assert volumes["playbook"]["configMap"]["name"] == "callassist-playbook"
 container = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
 for probe in ["readinessProbe", "livenessProbe"]:
     assert container[probe]["grpc"]["port"] == 50051, f"{probe} uses gRPC health"
