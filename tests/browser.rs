@@ -1,7 +1,7 @@
 //! The agent console end to end in headless Chromium, as a new user would
-//! use it: `callassist serve`, open the console, replay a recorded call,
-//! pick it from the list, watch the suggestions arrive, mark one used, read
-//! the summary.
+//! use it: `callassist serve` (the binary), open the console, `callassist
+//! replay` a recorded call, pick it from the list, watch the suggestions
+//! arrive, mark one used, read the summary.
 //!
 //! Installs what it needs itself: Debian's `chromium` (apt, when
 //! `/usr/bin/chromium` is missing; set `CHROMIUM` to use another binary)
@@ -9,17 +9,13 @@
 
 mod common;
 
-use callassist::{
-    pb::{self, assist_event::Payload},
-    replay, server,
-};
+use callassist::pb::{self, assist_event::Payload};
 use common::*;
 use std::{
     path::{Path, PathBuf},
     process::Command,
     time::Duration,
 };
-use tokio::net::TcpListener;
 
 /// Debian's Chromium, installed on first use.
 fn chromium() -> PathBuf {
@@ -91,20 +87,33 @@ async fn an_agent_watches_a_replayed_call_in_the_console() {
     .await
     .unwrap();
 
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (addr, http_addr) = (listener.local_addr().unwrap(), http.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(server::serve_with_http(
-        listener,
-        Some(http),
-        test_config(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let server = TestServer::from_parts(addr, stop, handle);
-    let mut client = server.client().await;
+    // `callassist serve`, as a user starts it (on free ports).
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    };
+    let (addr, http_addr) = (free(), free());
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_callassist"))
+        .args(["serve", "--listen", &addr.to_string()])
+        .args(["--metrics-listen", &http_addr.to_string()])
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://{addr}");
+    let channel = eventually(|| async {
+        tonic::transport::Channel::from_shared(url.clone())
+            .unwrap()
+            .connect()
+            .await
+            .ok()
+    })
+    .await;
+    let mut client = pb::call_assist_service_client::CallAssistServiceClient::new(channel);
 
     // What the console should show, as a gRPC watcher sees it.
     let call_id = "console-demo";
@@ -137,21 +146,17 @@ async fn an_agent_watches_a_replayed_call_in_the_console() {
         .arg(&screenshot)
         .env("CHROMIUM", &chromium)
         .output();
-    let options = replay::Options {
-        target: callassist::client::Target {
-            addr: server.url(),
-            ..Default::default()
-        },
-        speed: 2.0,
-        call_id: Some(call_id.into()),
-        color: false,
-        verbose: false,
-    };
+    // `callassist replay` of a recorded call, at twice real time.
     let file = root.join("examples/calls/zh-lost-card-anxious.jsonl");
     let replayed = async {
         // Give the page a moment to load before the call starts.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        replay::replay(replay::load(&file).unwrap(), &options, &mut Vec::new()).await
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_callassist"))
+            .arg("replay")
+            .arg(&file)
+            .args(["--addr", &url, "--speed", "2", "--call-id", call_id])
+            .output()
+            .await
     };
     let (output, report) = tokio::join!(browser, replayed);
     let output = output.unwrap();
@@ -161,7 +166,8 @@ async fn an_agent_watches_a_replayed_call_in_the_console() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    report.unwrap();
+    let report = report.unwrap();
+    assert!(report.status.success(), "replay failed: {report:?}");
     let seen: Seen = serde_json::from_slice(&output.stdout).expect("the script's JSON");
     let expected = expected.await.unwrap();
 
@@ -192,5 +198,8 @@ async fn an_agent_watches_a_replayed_call_in_the_console() {
     let summary = call_summary(&mut client, call_id).await.unwrap();
     assert_eq!(summary.suggestions_accepted, 1, "card {} used", seen.used);
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
-    server.shutdown().await.unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().unwrap().to_string()])
+        .status();
+    assert!(server.wait().await.unwrap().success());
 }
