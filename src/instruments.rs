@@ -44,6 +44,24 @@ const BUCKETS: &[f64] = &[
     1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 5e-2,
 ];
 
+/// How often histogram samples are folded into their buckets. The exporter
+/// keeps raw samples until then: without upkeep, an unscraped server's
+/// memory grows with every segment.
+pub const UPKEEP_PERIOD: Duration = Duration::from_secs(5);
+
+/// Folds histogram samples into buckets every [`UPKEEP_PERIOD`] until
+/// `stop`.
+pub async fn run_upkeep(handle: PrometheusHandle, stop: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(UPKEEP_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => handle.run_upkeep(),
+        }
+    }
+}
+
 /// Installs the process-wide recorder (once; later calls return the same
 /// handle) and describes every metric.
 pub fn install() -> PrometheusHandle {

@@ -108,6 +108,10 @@ pub async fn serve_with_http(
         .map_err(|e| Error::Io(format!("reflection: {e}")))?;
 
     let reaper = tokio::spawn(registry.clone().run_reaper(draining.clone()));
+    tokio::spawn(crate::instruments::run_upkeep(
+        metrics.clone(),
+        draining.clone(),
+    ));
     if let Some(http) = http {
         info!(addr = %http.local_addr()?, "metrics at /metrics, agent console at /console");
         let site = crate::http::Site {
