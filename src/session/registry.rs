@@ -118,7 +118,7 @@ impl Registry {
 
     fn persist(&self, call: &Call, summary: &Event) {
         if let (Some(store), Payload::Summary(s)) = (&self.store, &summary.payload) {
-            store.append(call.key(), s);
+            store.append(call.key(), summary.event_id, s);
         }
     }
 
@@ -267,6 +267,9 @@ impl Registry {
             tenant: tenant.clone(),
             id: call_id.clone(),
         };
+        if let Some(ended) = self.ended_in_store(&key, after_event_id)? {
+            return Ok(ended);
+        }
         let call = match self.calls.entry(key) {
             Entry::Occupied(slot) => slot.get().clone(),
             Entry::Vacant(slot) => {
@@ -282,6 +285,37 @@ impl Registry {
             )));
         }
         Ok(call.subscribe(after_event_id))
+    }
+
+    /// A call known only from the summary log (ended before a restart, or
+    /// evicted from memory): its summary as the one event a watcher gets.
+    fn ended_in_store(
+        &self,
+        key: &CallKey,
+        after_event_id: u64,
+    ) -> Result<Option<Subscription>, Error> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        if self.calls.contains_key(key) {
+            return Ok(None);
+        }
+        let Some(stored) = store.get(&key.tenant, &key.id)? else {
+            return Ok(None);
+        };
+        let event = Arc::new(Event {
+            call_id: key.id.clone(),
+            event_id: stored.event_id,
+            segment_id: String::new(),
+            processing_us: 0,
+            payload: Payload::Summary(Box::new(stored.summary)),
+        });
+        let wanted = after_event_id < stored.event_id;
+        Ok(Some(Subscription {
+            missed: stored.event_id.saturating_sub(after_event_id + 1),
+            replay: if wanted { vec![event] } else { Vec::new() },
+            live: None,
+        }))
     }
 
     /// A call of `tenant` that is known (live, ended and kept, or watched
@@ -304,7 +338,10 @@ impl Registry {
         match self.get(tenant, call_id) {
             Ok(call) => call.summary(),
             Err(not_found) => match &self.store {
-                Some(store) => store.get(tenant, call_id)?.ok_or(not_found),
+                Some(store) => store
+                    .get(tenant, call_id)?
+                    .map(|stored| stored.summary)
+                    .ok_or(not_found),
                 None => Err(not_found),
             },
         }

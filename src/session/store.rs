@@ -38,8 +38,21 @@ struct Line {
     tenant: String,
     /// The call.
     call_id: String,
+    /// The summary event's id in the call (a console watching the ended
+    /// call after a restart gets the summary under its own id).
+    #[serde(default)]
+    event_id: u64,
     /// Its summary (personal data already masked).
     summary: CallSummary,
+}
+
+/// A summary read back from the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    /// The summary event's id in its call.
+    pub event_id: u64,
+    /// The summary.
+    pub summary: CallSummary,
 }
 
 /// The summary file and its index.
@@ -98,10 +111,11 @@ impl SummaryLog {
 
     /// Queues `summary` to be written; waits if [`WRITE_QUEUE`] summaries
     /// are already waiting.
-    pub fn append(&self, key: &CallKey, summary: &CallSummary) {
+    pub fn append(&self, key: &CallKey, event_id: u64, summary: &CallSummary) {
         let line = Line {
             tenant: key.tenant.as_str().to_string(),
             call_id: key.id.to_string(),
+            event_id,
             summary: summary.clone(),
         };
         let text = match serde_json::to_string(&line) {
@@ -124,7 +138,7 @@ impl SummaryLog {
     }
 
     /// The newest summary of the call in the file.
-    pub fn get(&self, tenant: &Tenant, call_id: &CallId) -> Result<Option<CallSummary>, Error> {
+    pub fn get(&self, tenant: &Tenant, call_id: &CallId) -> Result<Option<Stored>, Error> {
         let key = CallKey {
             tenant: tenant.clone(),
             id: call_id.clone(),
@@ -139,7 +153,10 @@ impl SummaryLog {
         if line.tenant != tenant.as_str() || line.call_id != call_id.as_str() {
             return Err(fail(format!("line at byte {offset} is not call {call_id}")));
         }
-        Ok(Some(line.summary))
+        Ok(Some(Stored {
+            event_id: line.event_id,
+            summary: line.summary,
+        }))
     }
 
     /// Writes and syncs everything queued, then stops the writer. Later
@@ -268,9 +285,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("summaries.jsonl");
         let log = SummaryLog::open(&path).unwrap();
-        log.append(&key("a", "c1"), &summary("c1", 0));
-        log.append(&key("b", "c1"), &summary("c1", 5));
-        log.append(&key("a", "c1"), &summary("c1", 2));
+        log.append(&key("a", "c1"), 7, &summary("c1", 0));
+        log.append(&key("b", "c1"), 3, &summary("c1", 5));
+        log.append(&key("a", "c1"), 7, &summary("c1", 2));
         log.close();
         drop(log);
         // A crash in the middle of a line.
@@ -284,22 +301,19 @@ mod tests {
         let log = SummaryLog::open(&path).unwrap();
         let a = key("a", "c1");
         let got = log.get(&a.tenant, &a.id).unwrap().unwrap();
-        assert_eq!(got.suggestions_accepted, 2, "the newest line wins");
+        assert_eq!(got.summary.suggestions_accepted, 2, "the newest line wins");
+        assert_eq!(got.event_id, 7);
         let b = key("b", "c1");
-        assert_eq!(
-            log.get(&b.tenant, &b.id)
-                .unwrap()
-                .unwrap()
-                .suggestions_accepted,
-            5
-        );
+        let got = log.get(&b.tenant, &b.id).unwrap().unwrap();
+        assert_eq!(got.summary.suggestions_accepted, 5);
         let torn = key("a", "c2");
         assert!(log.get(&torn.tenant, &torn.id).unwrap().is_none());
-        log.append(&key("a", "c3"), &summary("c3", 1));
+        log.append(&key("a", "c3"), 9, &summary("c3", 1));
         log.close();
         drop(log);
         let log = SummaryLog::open(&path).unwrap();
         let c3 = key("a", "c3");
-        assert_eq!(log.get(&c3.tenant, &c3.id).unwrap().unwrap().call_id, "c3");
+        let got = log.get(&c3.tenant, &c3.id).unwrap().unwrap();
+        assert_eq!(got.summary.call_id, "c3");
     }
 }
