@@ -433,3 +433,40 @@ async fn per_call_limits_end_the_stream_but_keep_the_call_for_a_resume() {
         "nothing accepted was lost"
     );
 }
+
+#[tokio::test]
+async fn a_connection_gets_at_most_max_streams_per_connection_streams_at_once() {
+    let server = start_server_with(callassist::Config {
+        transport: callassist::config::Transport {
+            max_streams_per_connection: 2,
+            ..Default::default()
+        },
+        ..test_config()
+    })
+    .await;
+    // One connection, shared by every client clone.
+    let mut client = server.client().await;
+    let mut first = open(&mut client, start("limit-1")).await.unwrap();
+    let _second = open(&mut client, start("limit-2")).await.unwrap();
+    first.send(customer("c1", "我想查余额", 0)).await;
+    first.until(is_analysis_of("c1")).await;
+
+    // The third stream waits for a free slot on the connection…
+    let third = tokio::spawn({
+        let mut client = client.clone();
+        async move {
+            let mut call = open(&mut client, start("limit-3")).await.unwrap();
+            call.send(customer("c1", "我想查余额", 0)).await;
+            call.until(is_analysis_of("c1")).await;
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!third.is_finished(), "a third stream must wait");
+    // …and goes on as soon as one ends.
+    first.send(end("hangup")).await;
+    first.rest().await;
+    tokio::time::timeout(PATIENCE, third)
+        .await
+        .expect("the third stream ran once a slot was free")
+        .unwrap();
+}
