@@ -97,15 +97,20 @@ async fn sigterm_under_load_loses_no_summary_and_no_log_line_holds_a_personal_nu
     // One call ends normally, and is given feedback after hang-up.
     let mut ended = open(&mut client, start("ended-call")).await.unwrap();
     ended
-        .send(customer("e1", "我的卡丢了，卡号是6222 0212 3456 7894", 0))
+        .send(customer(
+            "e1",
+            "我的卡丢了，卡号是6222 0212 3456 7894，我好担心",
+            0,
+        ))
         .await;
     ended.send(end("hangup")).await;
     let events = ended.rest().await;
-    let suggestion_id = suggestions(&events)
-        .first()
-        .expect("a suggestion")
-        .suggestion_id
-        .clone();
+    let shown: Vec<String> = suggestions(&events)
+        .iter()
+        .map(|s| s.suggestion_id.clone())
+        .collect();
+    assert!(shown.len() >= 2, "two suggestions to give feedback on");
+    let suggestion_id = shown[0].clone();
     client
         .submit_feedback(pb::SubmitFeedbackRequest {
             call_id: "ended-call".into(),
@@ -185,10 +190,42 @@ async fn sigterm_under_load_loses_no_summary_and_no_log_line_holds_a_personal_nu
         Ok(mut call) => call.next().await.unwrap_err(),
     };
     assert_eq!(status.code(), Code::AlreadyExists, "ended ids stay used");
+    // Feedback after the restart on a call known only from the log counts,
+    // once, and is itself durable.
+    for (suggestion, action, first) in [
+        (&shown[1], pb::FeedbackAction::Dismissed, true),
+        (&shown[1], pb::FeedbackAction::Dismissed, false),
+        (&shown[0], pb::FeedbackAction::Accepted, false),
+    ] {
+        let response = client
+            .submit_feedback(pb::SubmitFeedbackRequest {
+                call_id: "ended-call".into(),
+                suggestion_id: suggestion.clone(),
+                action: action as i32,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(response.first_feedback, first);
+    }
+    terminate(&server);
+    assert!(wait_exit(&mut server, Duration::from_secs(8)).success());
+    let log3 = dir.path().join("run3.log");
+    let mut server = spawn_server(addr, &summaries, &log3);
+    let mut client = connect(addr).await;
+    let after = call_summary(&mut client, "ended-call").await.unwrap();
+    assert_eq!(
+        (after.suggestions_accepted, after.suggestions_dismissed),
+        (1, 1),
+        "feedback after a restart survives the next one"
+    );
     terminate(&server);
     assert!(wait_exit(&mut server, Duration::from_secs(8)).success());
 
-    let logs = std::fs::read_to_string(&log1).unwrap() + &std::fs::read_to_string(&log2).unwrap();
+    let logs = [&log1, &log2, &log3]
+        .iter()
+        .map(|log| std::fs::read_to_string(log).unwrap())
+        .collect::<String>();
     assert!(logs.lines().count() > 100, "trace logging was on");
     for number in NUMBERS {
         assert!(!logs.contains(number), "a log line holds {number}");

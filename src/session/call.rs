@@ -14,7 +14,7 @@ use crate::{
 };
 use parking_lot::Mutex;
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{BTreeMap, HashMap, VecDeque},
     sync::Arc,
     time::Instant,
 };
@@ -161,6 +161,29 @@ impl Call {
                 summary: None,
             }),
         }
+    }
+
+    /// An ended call brought back from the summary log: its summary event
+    /// and the feedback state of its suggestions, so that a console can
+    /// still watch it and an agent still give feedback after a restart.
+    pub(super) fn restored(
+        key: CallKey,
+        summary: Arc<Event>,
+        feedback: BTreeMap<String, Option<FeedbackAction>>,
+    ) -> Self {
+        let call = Call::new(key, Phase::Ended, 0, 1, 0);
+        call.with_state(|s| {
+            s.log = EventLog::ended_with(summary.clone());
+            s.summary = Some(summary);
+            s.suggestions = feedback.into_iter().collect();
+        });
+        call
+    }
+
+    /// Every suggestion shown in the call with the feedback it got, for the
+    /// summary log.
+    pub(super) fn feedback_state(&self) -> BTreeMap<String, Option<FeedbackAction>> {
+        self.with_state(|s| s.suggestions.iter().map(|(k, v)| (k.clone(), *v)).collect())
     }
 
     /// The call's id.

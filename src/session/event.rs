@@ -88,6 +88,17 @@ impl EventLog {
         }
     }
 
+    /// The log of a call restored from the summary log: only its summary.
+    pub(super) fn ended_with(summary: Arc<Event>) -> Self {
+        EventLog {
+            next_id: summary.event_id + 1,
+            history: VecDeque::from([summary]),
+            history_capacity: 1,
+            live: None,
+            watcher_buffer: 1,
+        }
+    }
+
     /// Assigns the next id, records the event and sends it to watchers.
     pub(super) fn emit(
         &mut self,

@@ -118,7 +118,7 @@ impl Registry {
 
     fn persist(&self, call: &Call, summary: &Event) {
         if let (Some(store), Payload::Summary(s)) = (&self.store, &summary.payload) {
-            store.append(call.key(), summary.event_id, s);
+            store.append(call.key(), summary.event_id, s, call.feedback_state());
         }
     }
 
@@ -267,8 +267,10 @@ impl Registry {
             tenant: tenant.clone(),
             id: call_id.clone(),
         };
-        if let Some(ended) = self.ended_in_store(&key, after_event_id)? {
-            return Ok(ended);
+        if !self.calls.contains_key(&key) {
+            if let Some(call) = self.restore(&key)? {
+                return Ok(call.subscribe(after_event_id));
+            }
         }
         let call = match self.calls.entry(key) {
             Entry::Occupied(slot) => slot.get().clone(),
@@ -287,35 +289,49 @@ impl Registry {
         Ok(call.subscribe(after_event_id))
     }
 
-    /// A call known only from the summary log (ended before a restart, or
-    /// evicted from memory): its summary as the one event a watcher gets.
-    fn ended_in_store(
-        &self,
-        key: &CallKey,
-        after_event_id: u64,
-    ) -> Result<Option<Subscription>, Error> {
+    /// Brings a call that memory no longer has (ended before a restart, or
+    /// evicted) back from the summary log as an ended call: its summary and
+    /// the feedback state of its suggestions. `None` if the log does not
+    /// have it either (or there is no log).
+    fn restore(&self, key: &CallKey) -> Result<Option<Arc<Call>>, Error> {
         let Some(store) = &self.store else {
             return Ok(None);
         };
-        if self.calls.contains_key(key) {
-            return Ok(None);
-        }
         let Some(stored) = store.get(&key.tenant, &key.id)? else {
             return Ok(None);
         };
-        let event = Arc::new(Event {
+        let summary = Arc::new(Event {
             call_id: key.id.clone(),
             event_id: stored.event_id,
             segment_id: String::new(),
             processing_us: 0,
             payload: Payload::Summary(Box::new(stored.summary)),
         });
-        let wanted = after_event_id < stored.event_id;
-        Ok(Some(Subscription {
-            missed: stored.event_id.saturating_sub(after_event_id + 1),
-            replay: if wanted { vec![event] } else { Vec::new() },
-            live: None,
-        }))
+        let restored = Arc::new(Call::restored(key.clone(), summary, stored.feedback));
+        let (call, inserted) = match self.calls.entry(key.clone()) {
+            Entry::Occupied(slot) => (slot.get().clone(), false),
+            Entry::Vacant(slot) => (slot.insert(restored).clone(), true),
+        };
+        if inserted {
+            // Retained like any ended call (the map's lock is released).
+            let now = Instant::now();
+            self.ended.lock().push_back((key.clone(), now));
+            self.evict_ended(now);
+        }
+        Ok(Some(call))
+    }
+
+    /// A call of `tenant` from memory, else from the summary log.
+    fn find(&self, tenant: &Tenant, call_id: &CallId) -> Result<Arc<Call>, Error> {
+        let not_found = match self.get(tenant, call_id) {
+            Ok(call) => return Ok(call),
+            Err(e) => e,
+        };
+        let key = CallKey {
+            tenant: tenant.clone(),
+            id: call_id.clone(),
+        };
+        self.restore(&key)?.ok_or(not_found)
     }
 
     /// A call of `tenant` that is known (live, ended and kept, or watched
@@ -335,16 +351,7 @@ impl Registry {
     /// The summary of a call of `tenant`: from memory (so far, if the call
     /// is live), else from the summary log. `NotFound` if neither has it.
     pub fn summary(&self, tenant: &Tenant, call_id: &CallId) -> Result<CallSummary, Error> {
-        match self.get(tenant, call_id) {
-            Ok(call) => call.summary(),
-            Err(not_found) => match &self.store {
-                Some(store) => store
-                    .get(tenant, call_id)?
-                    .map(|stored| stored.summary)
-                    .ok_or(not_found),
-                None => Err(not_found),
-            },
-        }
+        self.find(tenant, call_id)?.summary()
     }
 
     /// The started calls of `tenant` (ended ones too if `include_ended`),
@@ -363,7 +370,8 @@ impl Registry {
     }
 
     /// Records an agent's feedback on a suggestion (see [`Call::feedback`]);
-    /// feedback on an ended call rewrites its durable summary.
+    /// feedback on an ended call rewrites its durable summary, also for a
+    /// call known only from the summary log.
     pub fn feedback(
         &self,
         tenant: &Tenant,
@@ -371,7 +379,7 @@ impl Registry {
         suggestion_id: &str,
         action: FeedbackAction,
     ) -> Result<bool, Error> {
-        let call = self.get(tenant, call_id)?;
+        let call = self.find(tenant, call_id)?;
         let first = call.feedback(suggestion_id, action)?;
         if let Some(summary) = call.with_state(|s| s.ended_summary()) {
             self.persist(&call, &summary);

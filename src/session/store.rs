@@ -14,11 +14,11 @@
 //! each. [`SummaryLog::close`] drains the queue and syncs before the server
 //! exits.
 
-use super::{CallId, CallKey, CallSummary, Tenant};
+use super::{CallId, CallKey, CallSummary, FeedbackAction, Tenant};
 use crate::Error;
 use parking_lot::Mutex;
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     fs::{File, OpenOptions},
     io::{BufRead, BufReader, Seek, SeekFrom, Write},
     os::unix::fs::FileExt,
@@ -42,6 +42,10 @@ struct Line {
     /// call after a restart gets the summary under its own id).
     #[serde(default)]
     event_id: u64,
+    /// Every suggestion shown, with the agent's feedback so far: feedback
+    /// given after a restart still counts once, and in the summary.
+    #[serde(default)]
+    feedback: BTreeMap<String, Option<FeedbackAction>>,
     /// Its summary (personal data already masked).
     summary: CallSummary,
 }
@@ -51,6 +55,8 @@ struct Line {
 pub struct Stored {
     /// The summary event's id in its call.
     pub event_id: u64,
+    /// The suggestions shown and their feedback.
+    pub feedback: BTreeMap<String, Option<FeedbackAction>>,
     /// The summary.
     pub summary: CallSummary,
 }
@@ -111,11 +117,18 @@ impl SummaryLog {
 
     /// Queues `summary` to be written; waits if [`WRITE_QUEUE`] summaries
     /// are already waiting.
-    pub fn append(&self, key: &CallKey, event_id: u64, summary: &CallSummary) {
+    pub fn append(
+        &self,
+        key: &CallKey,
+        event_id: u64,
+        summary: &CallSummary,
+        feedback: BTreeMap<String, Option<FeedbackAction>>,
+    ) {
         let line = Line {
             tenant: key.tenant.as_str().to_string(),
             call_id: key.id.to_string(),
             event_id,
+            feedback,
             summary: summary.clone(),
         };
         let text = match serde_json::to_string(&line) {
@@ -155,6 +168,7 @@ impl SummaryLog {
         }
         Ok(Some(Stored {
             event_id: line.event_id,
+            feedback: line.feedback,
             summary: line.summary,
         }))
     }
@@ -285,9 +299,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("summaries.jsonl");
         let log = SummaryLog::open(&path).unwrap();
-        log.append(&key("a", "c1"), 7, &summary("c1", 0));
-        log.append(&key("b", "c1"), 3, &summary("c1", 5));
-        log.append(&key("a", "c1"), 7, &summary("c1", 2));
+        log.append(&key("a", "c1"), 7, &summary("c1", 0), BTreeMap::new());
+        log.append(&key("b", "c1"), 3, &summary("c1", 5), BTreeMap::new());
+        log.append(&key("a", "c1"), 7, &summary("c1", 2), BTreeMap::new());
         log.close();
         drop(log);
         // A crash in the middle of a line.
@@ -308,7 +322,7 @@ mod tests {
         assert_eq!(got.summary.suggestions_accepted, 5);
         let torn = key("a", "c2");
         assert!(log.get(&torn.tenant, &torn.id).unwrap().is_none());
-        log.append(&key("a", "c3"), 9, &summary("c3", 1));
+        log.append(&key("a", "c3"), 9, &summary("c3", 1), BTreeMap::new());
         log.close();
         drop(log);
         let log = SummaryLog::open(&path).unwrap();

@@ -131,7 +131,8 @@ pub struct CallInfo {
 }
 
 /// What an agent did with a suggestion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FeedbackAction {
     /// Used it.
     Accepted,
