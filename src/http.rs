@@ -49,8 +49,8 @@ pub struct Site {
     pub metrics: PrometheusHandle,
     /// For the gauges set at scrape time.
     pub registry: Arc<Registry>,
-    /// The gRPC port's address as the console should call it (empty: the
-    /// page's own host with the gRPC port).
+    /// The gRPC port: the console calls the page's own host on this port
+    /// (unless its URL says `?grpc=…`).
     pub grpc_port: u16,
 }
 

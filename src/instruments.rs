@@ -108,7 +108,7 @@ fn describe() {
     describe_counter!(PLAYBOOK_RELOADS, "Playbook reloads.");
 }
 
-/// The pipeline stages timed.
+/// The pipeline stages timed (in the order of `Instruments::stages`).
 #[derive(Debug, Clone, Copy)]
 pub enum Stage {
     /// Text normalization.
