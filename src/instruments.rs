@@ -123,11 +123,26 @@ pub enum Stage {
     Policy,
 }
 
-/// Resolved handles of the hot-path metrics.
+/// The `kind` labels of [`EVENTS`], indexed by [`event_kind`].
+const EVENT_KINDS: [&str; 5] = ["analysis", "suggestion", "alert", "retraction", "summary"];
+
+/// Index of an event's kind in [`EVENT_KINDS`].
+fn event_kind(payload: &Payload) -> usize {
+    match payload {
+        Payload::Analysis(_) => 0,
+        Payload::Suggestion { .. } => 1,
+        Payload::Alert(_) => 2,
+        Payload::Retraction { .. } => 3,
+        Payload::Summary(_) => 4,
+    }
+}
+
+/// Resolved handles of the hot-path metrics (every segment, every event).
 struct Instruments {
     stages: [metrics::Histogram; 5],
     segment: metrics::Histogram,
     segments: [[metrics::Counter; 2]; 2],
+    events: [metrics::Counter; 5],
 }
 
 fn instruments() -> &'static Instruments {
@@ -150,6 +165,7 @@ fn instruments() -> &'static Instruments {
             ],
             segment: histogram!(SEGMENT_SECONDS),
             segments: [segments("customer"), segments("agent")],
+            events: EVENT_KINDS.map(|kind| counter!(EVENTS, "kind" => kind)),
         }
     })
 }
@@ -168,21 +184,17 @@ pub fn segment(speaker: Speaker, is_final: bool, took: Duration) {
 
 /// Records an emitted event.
 pub fn event(event: &Event) {
-    let kind = match &event.payload {
-        Payload::Analysis(_) => "analysis",
+    instruments().events[event_kind(&event.payload)].increment(1);
+    match &event.payload {
         Payload::Suggestion { suggestion, .. } => {
-            counter!(SUGGESTIONS, "kind" => suggestion.kind.name(), "rule" => suggestion.rule_id.to_string())
-                .increment(1);
-            "suggestion"
+            // Rule ids come from the playbook (reloadable): looked up by
+            // name, the label shares the rule id's string.
+            let rule = suggestion.rule_id.clone();
+            counter!(SUGGESTIONS, "kind" => suggestion.kind.name(), "rule" => rule).increment(1);
         }
-        Payload::Alert(alert) => {
-            counter!(ALERTS, "kind" => alert.kind.name()).increment(1);
-            "alert"
-        }
-        Payload::Retraction { .. } => "retraction",
-        Payload::Summary(_) => "summary",
-    };
-    counter!(EVENTS, "kind" => kind).increment(1);
+        Payload::Alert(alert) => counter!(ALERTS, "kind" => alert.kind.name()).increment(1),
+        _ => {}
+    }
 }
 
 /// Records feedback.
