@@ -272,24 +272,43 @@ fn emails(text: &str, out: &mut Vec<Personal>) {
 
 /// Every piece of personal data in `text`, in order.
 pub fn find(text: &str) -> Vec<Personal> {
-    let mut out = Vec::new();
+    scan(text).into_iter().map(|(p, _)| p).collect()
+}
+
+/// Every piece of personal data in `text`, in order and not overlapping
+/// (where an e-mail address and a digit run overlap, the one that starts
+/// first, or else the longer, wins), each with its digits (none for an
+/// e-mail address).
+fn scan(text: &str) -> Vec<(Personal, Vec<Digit>)> {
+    let mut found = Vec::new();
     if !might_contain(text) {
-        return out;
+        return found;
     }
     for run in digit_runs(text) {
         let digits: String = run.iter().map(|d| d.value).collect();
         let Some(kind) = classify(&digits) else {
             continue;
         };
-        out.push(Personal {
+        let personal = Personal {
             kind,
             span: run[0].span.0..run[run.len() - 1].span.1,
             shown: digits[digits.len() - KEEP_LAST..].to_string(),
-        });
+        };
+        found.push((personal, run));
     }
-    emails(text, &mut out);
-    out.sort_by_key(|p| p.span.start);
-    out
+    let mut addresses = Vec::new();
+    emails(text, &mut addresses);
+    found.extend(addresses.into_iter().map(|p| (p, Vec::new())));
+    found.sort_by_key(|(p, _)| (p.span.start, std::cmp::Reverse(p.span.end)));
+    let mut end = 0;
+    found.retain(|(p, _)| {
+        let keep = p.span.start >= end;
+        if keep {
+            end = p.span.end;
+        }
+        keep
+    });
+    found
 }
 
 /// A cheap test that rules out most texts: personal data needs an `@`, at
@@ -308,22 +327,17 @@ fn might_contain(text: &str) -> bool {
 /// an e-mail address keeps its first character and its domain. Borrowed when
 /// there is nothing to mask.
 pub fn mask(text: &str) -> Cow<'_, str> {
-    let found = find(text);
+    let found = scan(text);
     if found.is_empty() {
         return Cow::Borrowed(text);
     }
-    let runs = digit_runs(text);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for p in &found {
+    for (p, run) in &found {
         out.push_str(&text[at..p.span.start]);
-        if p.kind == "email" {
+        if run.is_empty() {
             out.push_str(&p.shown);
         } else {
-            let run = runs
-                .iter()
-                .find(|r| r[0].span.0 == p.span.start)
-                .expect("a personal number is a digit run");
             let hidden = run.len().saturating_sub(KEEP_LAST);
             let mut pos = p.span.start;
             for (k, d) in run.iter().enumerate() {
@@ -397,6 +411,8 @@ mod tests {
             "write to j***@example.com."
         );
         assert_eq!(mask("at@ or a@b"), "at@ or a@b");
+        // An address made of a long number is masked once, as an address.
+        assert_eq!(mask("mail 13800138000@qq.com"), "mail 1***@qq.com");
     }
 
     #[test]
