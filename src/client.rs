@@ -11,15 +11,19 @@ use tonic::{
     Request, Status,
 };
 
-/// Where and as whom to connect.
-#[derive(Debug, Clone, Default)]
+/// Where and as whom to connect; also the `--addr`, `--token` and `--ca`
+/// flags of the commands that connect.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct Target {
-    /// `http://host:port`, or `https://host:port` for TLS.
+    /// Server address: `http://host:port`, or `https://host:port` for TLS.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
     pub addr: String,
-    /// Bearer token sent with every request (servers with `tenants`).
+    /// Bearer token for servers with `tenants` (also CALLASSIST_TOKEN).
+    #[arg(long, env = "CALLASSIST_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// PEM CA certificate trusted for `https://` addresses (the system roots
-    /// are not used).
+    /// PEM CA certificate that signed the server's (https:// addresses; the
+    /// system roots are not used).
+    #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
 }
 
@@ -88,16 +92,13 @@ impl Target {
     }
 }
 
-/// Whether the server at `addr` reports `service` as SERVING on the gRPC
+/// Whether the server at `target` reports `service` as SERVING on the gRPC
 /// health protocol (no token needed).
-pub async fn health(addr: &str, service: &str) -> Result<bool, Error> {
+pub async fn health(target: &Target, service: &str) -> Result<bool, Error> {
     use tonic_health::pb::{
         health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
     };
-    let target = Target {
-        addr: addr.to_string(),
-        ..Target::default()
-    };
+    let addr = &target.addr;
     let channel = target
         .endpoint()?
         .timeout(std::time::Duration::from_secs(3))

@@ -54,9 +54,8 @@ enum Command {
     /// Ask a server's gRPC health service whether it serves (exit 0) or not
     /// (exit 1): for container health checks.
     Health {
-        /// Server address.
-        #[arg(long, default_value = "http://127.0.0.1:50051")]
-        addr: String,
+        #[command(flatten)]
+        target: callassist::client::Target,
         /// Service to ask about ("" for the whole server).
         #[arg(long, default_value = callassist::server::SERVICE_NAME)]
         service: String,
@@ -146,15 +145,8 @@ enum Command {
     Replay {
         /// The recording (JSON Lines, see examples/calls/).
         file: PathBuf,
-        /// Server address.
-        #[arg(long, default_value = "http://127.0.0.1:50051")]
-        addr: String,
-        /// Bearer token for servers with `tenants` (also CALLASSIST_TOKEN).
-        #[arg(long, env = "CALLASSIST_TOKEN", hide_env_values = true)]
-        token: Option<String>,
-        /// PEM CA certificate that signed the server's (https:// addresses).
-        #[arg(long, value_name = "FILE")]
-        ca: Option<PathBuf>,
+        #[command(flatten)]
+        target: callassist::client::Target,
         /// Pace: 1 = real time, 5 = five times faster, 0 = as fast as possible.
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
@@ -170,15 +162,8 @@ enum Command {
     },
     /// Generate realistic call traffic against a server and measure it.
     Loadgen {
-        /// Server address.
-        #[arg(long, default_value = "http://127.0.0.1:50051")]
-        addr: String,
-        /// Bearer token for servers with `tenants` (also CALLASSIST_TOKEN).
-        #[arg(long, env = "CALLASSIST_TOKEN", hide_env_values = true)]
-        token: Option<String>,
-        /// PEM CA certificate that signed the server's (https:// addresses).
-        #[arg(long, value_name = "FILE")]
-        ca: Option<PathBuf>,
+        #[command(flatten)]
+        target: callassist::client::Target,
         /// Concurrent calls.
         #[arg(long, default_value_t = 100)]
         calls: usize,
@@ -384,9 +369,7 @@ async fn main() -> ExitCode {
             )
         }
         Command::Loadgen {
-            addr,
-            token,
-            ca,
+            target,
             calls,
             duration,
             ramp,
@@ -401,7 +384,7 @@ async fn main() -> ExitCode {
             quiet,
         } => {
             let options = callassist::loadgen::Options {
-                target: callassist::client::Target { addr, token, ca },
+                target,
                 calls,
                 duration,
                 ramp: ramp
@@ -438,11 +421,11 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Health { addr, service } => {
-            match callassist::client::health(&addr, &service).await {
+        Command::Health { target, service } => {
+            match callassist::client::health(&target, &service).await {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => {
-                    eprintln!("callassist: {addr} is not serving {service:?}");
+                    eprintln!("callassist: {} is not serving {service:?}", target.addr);
                     ExitCode::FAILURE
                 }
                 Err(e) => {
@@ -462,9 +445,7 @@ async fn main() -> ExitCode {
         }
         Command::Replay {
             file,
-            addr,
-            token,
-            ca,
+            target,
             speed,
             call_id,
             verbose,
@@ -481,7 +462,7 @@ async fn main() -> ExitCode {
                 && std::env::var_os("NO_COLOR").is_none()
                 && std::io::stdout().is_terminal();
             let options = replay::Options {
-                target: callassist::client::Target { addr, token, ca },
+                target,
                 speed,
                 call_id,
                 color,
