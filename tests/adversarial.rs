@@ -12,12 +12,7 @@ use callassist::{
     rng::XorShift,
 };
 use common::*;
-use std::{
-    collections::BTreeMap,
-    net::SocketAddr,
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::{collections::BTreeMap, net::SocketAddr, process::Stdio, time::Duration};
 use tonic::{transport::Channel, Code};
 
 const REQUESTS: usize = 10_000;
@@ -213,35 +208,16 @@ fn rss_mb(pid: u32) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_hostile_requests_leave_the_server_healthy_and_memory_at_baseline() {
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_callassist"))
-        .args([
-            "serve",
-            "--listen",
-            &addr.to_string(),
-            "--metrics-listen",
-            "0",
-        ])
+    let addr = free_addr();
+    let mut server = serve_command(addr, None)
         .args(["--set", "idle_timeout=1s", "--set", "summary_retention=1s"])
         .args(["--set", "log_level=warn"])
-        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let pid = server.id();
-    let channel = eventually(|| async {
-        Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .ok()
-    })
-    .await;
-
+    let channel = channel_to(addr).await;
     let run = |from: usize, to: usize| {
         let channel = channel.clone();
         async move {
@@ -301,17 +277,11 @@ async fn ten_thousand_hostile_requests_leave_the_server_healthy_and_memory_at_ba
     );
 
     // Still healthy, and a normal call is served.
-    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
-    let status = health
-        .check(tonic_health::pb::HealthCheckRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .status;
-    assert_eq!(
-        status,
-        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
-    );
+    let target = callassist::client::Target {
+        addr: format!("http://{addr}"),
+        ..Default::default()
+    };
+    assert!(callassist::client::health(&target, "").await.unwrap());
     let mut client = CallAssistServiceClient::new(channel);
     let mut call = open(&mut client, start("after-the-storm")).await.unwrap();
     call.send(customer("s1", "我的卡丢了，我好担心", 0)).await;
@@ -319,8 +289,6 @@ async fn ten_thousand_hostile_requests_leave_the_server_healthy_and_memory_at_ba
     call.send(end("hangup")).await;
     assert!(is_summary(call.rest().await.last().unwrap()));
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
+    sigterm(pid);
     let _ = server.wait();
 }

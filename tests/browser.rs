@@ -88,31 +88,15 @@ async fn an_agent_watches_a_replayed_call_in_the_console() {
     .unwrap();
 
     // `callassist serve`, as a user starts it (on free ports).
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-    };
-    let (addr, http_addr) = (free(), free());
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_callassist"))
-        .args(["serve", "--listen", &addr.to_string()])
-        .args(["--metrics-listen", &http_addr.to_string()])
-        .env_remove("RUST_LOG")
+    let (addr, http_addr) = (free_addr(), free_addr());
+    let mut server = tokio::process::Command::from(serve_command(addr, Some(http_addr)))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     let url = format!("http://{addr}");
-    let channel = eventually(|| async {
-        tonic::transport::Channel::from_shared(url.clone())
-            .unwrap()
-            .connect()
-            .await
-            .ok()
-    })
-    .await;
+    let channel = channel_to(addr).await;
     let mut client = pb::call_assist_service_client::CallAssistServiceClient::new(channel);
 
     // What the console should show, as a gRPC watcher sees it.
@@ -198,8 +182,6 @@ async fn an_agent_watches_a_replayed_call_in_the_console() {
     let summary = call_summary(&mut client, call_id).await.unwrap();
     assert_eq!(summary.suggestions_accepted, 1, "card {} used", seen.used);
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &server.id().unwrap().to_string()])
-        .status();
+    sigterm(server.id().unwrap());
     assert!(server.wait().await.unwrap().success());
 }

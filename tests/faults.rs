@@ -10,7 +10,7 @@ use common::*;
 use std::{
     net::SocketAddr,
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     time::{Duration, Instant},
 };
 use tonic::{transport::Channel, Code};
@@ -28,24 +28,11 @@ const NUMBERS: &[&str] = &[
     "jane.doe@example.com",
 ];
 
-fn free_addr() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
-}
-
 /// Starts `callassist serve` logging everything (trace) to `log`.
 fn spawn_server(addr: SocketAddr, summaries: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_callassist"))
-        .args([
-            "serve",
-            "--listen",
-            &addr.to_string(),
-            "--metrics-listen",
-            "0",
-        ])
+    serve_command(addr, None)
         .args(["--set", &format!("summary_log={}", summaries.display())])
         .args(["--set", "drain_timeout=5s", "--set", "log_level=trace"])
-        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
@@ -53,22 +40,11 @@ fn spawn_server(addr: SocketAddr, summaries: &Path, log: &Path) -> Child {
 }
 
 async fn connect(addr: SocketAddr) -> CallAssistServiceClient<Channel> {
-    let url = format!("http://{addr}");
-    for _ in 0..250 {
-        if let Ok(channel) = Channel::from_shared(url.clone()).unwrap().connect().await {
-            return CallAssistServiceClient::new(channel);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("server at {addr} did not come up");
+    CallAssistServiceClient::new(channel_to(addr).await)
 }
 
 fn terminate(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sigterm(child.id());
 }
 
 fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {

@@ -14,10 +14,10 @@ use opentelemetry_proto::tonic::{
     trace::v1::Span,
 };
 use std::{
-    process::{Command, Stdio},
+    process::Stdio,
     sync::{Arc, Mutex},
 };
-use tonic::{metadata::MetadataValue, transport::Channel, Request, Response, Status};
+use tonic::{metadata::MetadataValue, Request, Response, Status};
 
 #[derive(Default, Clone)]
 struct Collector {
@@ -55,33 +55,15 @@ async fn calls_and_segments_are_exported_as_spans_of_the_callers_trace() {
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
     );
 
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_callassist"))
-        .args([
-            "serve",
-            "--listen",
-            &addr.to_string(),
-            "--metrics-listen",
-            "0",
-        ])
+    let addr = free_addr();
+    let mut server = serve_command(addr, None)
         .args(["--set", &format!("otlp_endpoint=http://{otlp}")])
         .args(["--set", "log_level=warn"])
-        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let channel = eventually(|| async {
-        Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .ok()
-    })
-    .await;
+    let channel = channel_to(addr).await;
     let mut client =
         callassist::pb::call_assist_service_client::CallAssistServiceClient::new(channel);
 
@@ -102,9 +84,7 @@ async fn calls_and_segments_are_exported_as_spans_of_the_callers_trace() {
     assert!(is_summary(call.rest().await.last().unwrap()));
 
     // Stopping flushes the exporter.
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
+    sigterm(server.id());
     assert!(server.wait().unwrap().success());
     let spans = eventually(|| {
         let spans = collector.spans.lock().unwrap().clone();

@@ -71,14 +71,7 @@ impl TestServer {
     }
 
     pub async fn channel(&self) -> Channel {
-        // The server may still be starting: retry briefly.
-        for _ in 0..50 {
-            if let Ok(channel) = Channel::from_shared(self.url()).unwrap().connect().await {
-                return channel;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("server at {} did not come up", self.addr);
+        channel_to(self.addr).await
     }
 
     pub async fn client(&self) -> CallAssistServiceClient<Channel> {
@@ -356,4 +349,50 @@ pub fn grpc_python() -> (std::path::PathBuf, std::path::PathBuf) {
         .arg("proto/callassist/v1/call_assist.proto")
         .current_dir(root));
     (python, stubs)
+}
+
+/// A channel to the server at `addr`, which may still be starting.
+pub async fn channel_to(addr: SocketAddr) -> Channel {
+    let url = format!("http://{addr}");
+    eventually(|| async {
+        Channel::from_shared(url.clone())
+            .unwrap()
+            .connect()
+            .await
+            .ok()
+    })
+    .await
+}
+
+/// A free local address (bound, then released for a process to take).
+pub fn free_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// `callassist serve`, the binary, on `addr`, with its HTTP port (metrics,
+/// console) on `http` or off, and `RUST_LOG` cleared so that `log_level`
+/// applies. The caller adds flags and standard streams, and spawns it.
+pub fn serve_command(addr: SocketAddr, http: Option<SocketAddr>) -> std::process::Command {
+    let http = http.map_or_else(|| "0".to_string(), |a| a.to_string());
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_callassist"));
+    command
+        .args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--metrics-listen",
+            &http,
+        ])
+        .env_remove("RUST_LOG");
+    command
+}
+
+/// Sends SIGTERM to process `pid` (a graceful shutdown).
+pub fn sigterm(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -TERM {pid}");
 }
