@@ -126,7 +126,8 @@ enum Command {
         #[arg(long, conflicts_with = "model")]
         lexicon_only: bool,
     },
-    /// Train the English emotion-cue model on GoEmotions train.tsv.
+    /// Train the English emotion-cue model on GoEmotions train.tsv
+    /// (one-vs-rest logistic regression fitted by L-BFGS).
     TrainEmotions {
         /// GoEmotions train.tsv (emotions.txt beside it).
         #[arg(long, value_name = "FILE")]
@@ -134,12 +135,16 @@ enum Command {
         /// Where to write the model.
         #[arg(long, value_name = "MODEL")]
         out: PathBuf,
-        /// Passes over the data.
-        #[arg(long, default_value_t = 15)]
-        epochs: usize,
-        /// log2 of the number of feature hash buckets.
-        #[arg(long, default_value_t = 18)]
+        /// Most L-BFGS iterations.
+        #[arg(long, default_value_t = 400)]
+        iterations: usize,
+        /// log2 of the number of feature hash buckets (the intent model's
+        /// 20 lets both models share one featurization of a turn).
+        #[arg(long, default_value_t = 20)]
         bits: u8,
+        /// L2 penalty.
+        #[arg(long, default_value_t = 1e-5)]
+        l2: f32,
     },
     /// Stream a recorded call to a running server and print the assists live.
     Replay {
@@ -292,6 +297,7 @@ async fn main() -> ExitCode {
                 learning_rate,
                 l2,
                 seed,
+                ..TrainConfig::default()
             };
             let args = commands::TrainArgs {
                 data,
@@ -350,12 +356,15 @@ async fn main() -> ExitCode {
         Command::TrainEmotions {
             data,
             out,
-            epochs,
+            iterations,
             bits,
+            l2,
         } => {
             let config = TrainConfig {
                 bits,
-                epochs,
+                epochs: iterations,
+                l2,
+                optimizer: callassist::model::Optimizer::Lbfgs,
                 ..TrainConfig::default()
             };
             report(

@@ -1,7 +1,8 @@
-//! A trained English emotion-cue model, used beside the lexicon: a softmax
-//! over the five cues GoEmotions can teach (frustration, anxiety, confusion,
-//! sadness, satisfaction) and `none`, with one decision threshold per cue
-//! (a text may show several), tuned for F1 on a hold-out of the training data.
+//! A trained English emotion-cue model, used beside the lexicon: one
+//! sigmoid (one-vs-rest logistic regression) per cue GoEmotions can teach
+//! (frustration, anxiety, confusion, sadness, satisfaction), so a text may
+//! show several cues or none, each decided by its own threshold tuned for F1
+//! on a hold-out of the training data.
 //! Evidence is the word of the text that speaks most for the cue.
 
 use super::{
@@ -14,9 +15,6 @@ use crate::{
     Error,
 };
 use std::{collections::BTreeSet, io::Write, ops::Range, path::Path};
-
-/// The label of texts without any cue.
-const NONE: &str = "none";
 
 /// The cue of a label name.
 fn emotion_of(label: &str) -> Option<Emotion> {
@@ -89,8 +87,9 @@ impl EmotionModel {
         out
     }
 
-    /// The word (Latin) or character pair (CJK) of `text` with the largest
-    /// positive contribution to `label`.
+    /// The word or pair of words (Latin) or character pair (CJK) of `text`
+    /// with the largest positive contribution to `label`: a pair quotes
+    /// "not sure" where the word alone would quote "sure".
     fn evidence(&self, text: &Normalized<'_>, label: usize) -> Option<Range<usize>> {
         let s = text.text.as_str();
         let featurizer = self.linear.featurizer;
@@ -102,16 +101,28 @@ impl EmotionModel {
                 }
             }
         };
+        // As the featurizer reads words: a pair never spans punctuation.
         let mut start = None;
+        let mut previous: Option<Range<usize>> = None;
         for (i, c) in s.char_indices().chain(std::iter::once((s.len(), ' '))) {
             let wordy = c.is_alphanumeric() && c.is_ascii() || c == '\'';
             match (wordy, start) {
                 (true, None) => start = Some(i),
                 (false, Some(st)) => {
                     consider(featurizer.word_bucket(&s[st..i]), st..i);
+                    if let Some(p) = previous {
+                        consider(
+                            featurizer.bigram_bucket(&s[p.clone()], &s[st..i]),
+                            p.start..i,
+                        );
+                    }
+                    previous = Some(st..i);
                     start = None;
                 }
                 _ => {}
+            }
+            if !wordy && !c.is_whitespace() {
+                previous = None;
             }
         }
         let cjk: Vec<(usize, char)> = s
@@ -147,7 +158,7 @@ pub fn train(
             0.1,
         )
     };
-    let mut labels: Vec<String> = [
+    let labels: Vec<String> = [
         Emotion::Frustration,
         Emotion::Anxiety,
         Emotion::Confusion,
@@ -156,39 +167,41 @@ pub fn train(
     ]
     .map(name_of)
     .to_vec();
-    labels.push(NONE.into());
-    labels.sort();
-    let index = |name: &str| labels.iter().position(|l| l == name).expect("known label");
-    let mut examples = Vec::new();
-    for (text, gold) in rows.iter().filter(|(t, _)| !holdout(t)) {
-        if gold.is_empty() {
-            examples.push((text.clone(), index(NONE)));
-        }
-        // A text with several cues teaches each of them.
-        examples.extend(gold.iter().map(|e| (text.clone(), index(&name_of(*e)))));
-    }
+    let index = |e: &Emotion| labels.iter().position(|l| *l == name_of(*e));
+    // One example per text with all its cues (none for most texts): one
+    // sigmoid per cue learns each cue against everything else.
+    let examples: Vec<(String, Vec<usize>)> = rows
+        .iter()
+        .filter(|(t, _)| !holdout(t))
+        .map(|(text, gold)| (text.clone(), gold.iter().filter_map(index).collect()))
+        .collect();
     let epochs = config.epochs;
-    let mut linear = LinearModel::train(&examples, labels.clone(), config, |epoch, loss| {
-        let _ = write!(
-            progress,
-            "\r  training epoch {epoch}/{epochs}, loss {loss:.4}"
-        );
-    });
+    let mut linear =
+        LinearModel::train_multilabel(&examples, labels.clone(), config, |epoch, loss| {
+            let _ = write!(
+                progress,
+                "\r  training epoch {epoch}/{epochs}, loss {loss:.4}"
+            );
+        });
     let _ = writeln!(progress);
     let held: Vec<&(String, BTreeSet<Emotion>)> = rows.iter().filter(|(t, _)| holdout(t)).collect();
-    let calibration: Vec<(String, usize)> = held
-        .iter()
-        .map(|(t, g)| {
-            (
-                t.clone(),
-                g.iter().next().map_or(index(NONE), |e| index(&name_of(*e))),
-            )
-        })
-        .collect();
-    linear.calibrate(&calibration);
     let probabilities: Vec<Vec<f32>> = held
         .iter()
         .map(|(t, _)| linear.probabilities(&Normalized::new(t)))
+        .collect();
+    // The detector fires a cue when the lexicon finds it or the model is
+    // confident enough: tune each threshold for that union, so the model
+    // adds what the lexicon misses instead of repeating what it found.
+    let lexicon = crate::pipeline::emotion::EmotionDetector::lexicon_only();
+    let found: Vec<BTreeSet<Emotion>> = held
+        .iter()
+        .map(|(t, _)| {
+            lexicon
+                .detect(&Normalized::new(t))
+                .into_iter()
+                .map(|c| c.emotion)
+                .collect()
+        })
         .collect();
     linear.label_thresholds = labels
         .iter()
@@ -199,8 +212,11 @@ pub fn train(
             };
             let f1 = |t: f32| {
                 let (mut tp, mut fp, mut fne) = (0.0f32, 0.0f32, 0.0f32);
-                for (p, (_, gold)) in probabilities.iter().zip(&held) {
-                    match (p[k] >= t, gold.contains(&emotion)) {
+                for ((p, (_, gold)), found) in probabilities.iter().zip(&held).zip(&found) {
+                    match (
+                        p[k] >= t || found.contains(&emotion),
+                        gold.contains(&emotion),
+                    ) {
                         (true, true) => tp += 1.0,
                         (true, false) => fp += 1.0,
                         (false, true) => fne += 1.0,
@@ -209,7 +225,7 @@ pub fn train(
                 }
                 2.0 * tp / (2.0 * tp + fp + fne).max(1.0)
             };
-            (5..95)
+            (2..95)
                 .map(|i| i as f32 / 100.0)
                 .max_by(|a, b| f1(*a).total_cmp(&f1(*b)))
                 .unwrap_or(0.5)

@@ -98,6 +98,15 @@ impl Featurizer {
             .bucket_in((1u64 << self.bits) - 1, WORD)
     }
 
+    /// The bucket of a pair of adjacent words (a bigram feature).
+    pub fn bigram_bucket(&self, first: &str, second: &str) -> u32 {
+        Fnv::new(BIGRAM)
+            .write(first.as_bytes())
+            .write(b" ")
+            .write(second.as_bytes())
+            .bucket_in((1u64 << self.bits) - 1, BIGRAM)
+    }
+
     /// The bucket of a run of CJK characters (a CJK n-gram feature).
     pub fn cjk_bucket(&self, chars: &str) -> u32 {
         Fnv::new(CJK)
@@ -152,13 +161,7 @@ impl Featurizer {
                 let word = &s[at..end];
                 out.push(Fnv::new(WORD).write(word.as_bytes()).bucket_in(mask, WORD));
                 if let Some(prev) = prev_word {
-                    out.push(
-                        Fnv::new(BIGRAM)
-                            .write(prev.as_bytes())
-                            .write(b" ")
-                            .write(word.as_bytes())
-                            .bucket_in(mask, BIGRAM),
-                    );
+                    out.push(self.bigram_bucket(prev, word));
                 }
                 Self::char_ngrams(word, mask, &mut out);
                 prev_word = Some(word);

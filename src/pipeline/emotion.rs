@@ -363,20 +363,23 @@ impl EmotionDetector {
             }
         }
         if let (Some(model), Language::EnUs) = (&self.model, text.language) {
+            // A negator right before the model's evidence cancels the cue
+            // ("not worried"); one inside it is part of the cue ("not sure").
             let negated = |start: usize| before(|p| matches!(p, Pattern::Negator), start);
             for cue in model.detect(text) {
-                if !negated(cue.evidence.start) {
-                    if let Some(b) = best.iter_mut().find(|b| b.0 == cue.emotion) {
-                        b.4 += 1; // the model agrees with the lexicon
-                    } else {
-                        best.push((
-                            cue.emotion,
-                            cue.probability,
-                            cue.evidence.start,
-                            cue.evidence.end,
-                            1,
-                        ));
-                    }
+                if negated(cue.evidence.start) {
+                    continue;
+                }
+                if let Some(b) = best.iter_mut().find(|b| b.0 == cue.emotion) {
+                    b.4 += 1; // the model agrees with the lexicon
+                } else {
+                    best.push((
+                        cue.emotion,
+                        cue.probability,
+                        cue.evidence.start,
+                        cue.evidence.end,
+                        1,
+                    ));
                 }
             }
         }
@@ -456,5 +459,24 @@ mod tests {
         let unhappy = detect("我对结果不满意");
         assert_eq!(unhappy.len(), 1);
         assert_eq!(unhappy[0].emotion, Emotion::Frustration);
+    }
+
+    #[test]
+    fn the_english_model_reads_negation_from_word_pairs() {
+        let detector = EmotionDetector::default();
+        let cues = |text: &str| detector.detect(&Normalized::new(text));
+        let unsure = cues("I'm not sure what happened to my transfer");
+        let confusion = unsure.iter().find(|c| c.emotion == Emotion::Confusion);
+        assert_eq!(
+            confusion.map(|c| c.evidence.as_str()),
+            Some("not sure"),
+            "{unsure:?}"
+        );
+        let calm = cues("I'm not worried at all");
+        assert!(
+            calm.iter().all(|c| c.emotion != Emotion::Anxiety),
+            "{calm:?}"
+        );
+        assert!(cues("what's my balance").is_empty());
     }
 }
