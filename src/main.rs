@@ -92,6 +92,10 @@ enum Command {
         /// L2 penalty.
         #[arg(long, default_value_t = TrainConfig::default().l2)]
         l2: f32,
+        /// How the weights are fitted (`--epochs` is then the most L-BFGS
+        /// iterations).
+        #[arg(long, value_enum, default_value_t = TrainConfig::default().optimizer)]
+        optimizer: callassist::model::Optimizer,
     },
     /// Evaluate an intent model: accuracy, macro-F1, per-label table, confusions.
     Eval {
@@ -290,6 +294,7 @@ async fn main() -> ExitCode {
             bits,
             learning_rate,
             l2,
+            optimizer,
         } => {
             let config = TrainConfig {
                 bits,
@@ -297,7 +302,7 @@ async fn main() -> ExitCode {
                 learning_rate,
                 l2,
                 seed,
-                ..TrainConfig::default()
+                optimizer,
             };
             let args = commands::TrainArgs {
                 data,
