@@ -170,29 +170,6 @@ impl Default for TrainConfig {
     }
 }
 
-/// `scores += k × q` for one row of i8 weights, eight lanes at a time: a
-/// fixed-width chunk is what the compiler turns into SIMD conversions and
-/// multiply-adds (the plain zip over a slice of unknown length stayed
-/// scalar), and this loop is most of what classifying a turn costs.
-#[inline]
-fn add_scaled(scores: &mut [f32], k: f32, q: &[u8]) {
-    const LANES: usize = 8;
-    let mut score_chunks = scores.chunks_exact_mut(LANES);
-    let mut weight_chunks = q.chunks_exact(LANES);
-    for (s, q) in (&mut score_chunks).zip(&mut weight_chunks) {
-        for (s, &q) in s.iter_mut().zip(q) {
-            *s += k * f32::from(q as i8);
-        }
-    }
-    for (s, &q) in score_chunks
-        .into_remainder()
-        .iter_mut()
-        .zip(weight_chunks.remainder())
-    {
-        *s += k * f32::from(q as i8);
-    }
-}
-
 /// A vectorized example: (row, value) pairs and its label.
 type Sparse = Vec<(u32, f32)>;
 
@@ -391,7 +368,10 @@ impl LinearModel {
         });
         let mut scores = self.bias.clone();
         for (x, blk, q) in active {
-            add_scaled(&mut scores, x * scale[blk], q);
+            let k = x * scale[blk];
+            for (s, &q) in scores.iter_mut().zip(q) {
+                *s += k * f32::from(q as i8);
+            }
         }
         scores
     }
