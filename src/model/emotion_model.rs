@@ -140,12 +140,14 @@ impl EmotionModel {
 }
 
 /// Trains a cue model on GoEmotions `train.tsv` (mapped as in
-/// [`emotion_eval`]), tunes the per-cue thresholds on a 10% hold-out, writes
-/// it to `out` and returns it.
+/// [`emotion_eval`]), drops the rows whose weights all stay below
+/// `min_weight` ([`LinearModel::prune`]), tunes the per-cue thresholds on a
+/// 10% hold-out, writes it to `out` and returns it.
 pub fn train(
     data: &Path,
     out: &Path,
     config: TrainConfig,
+    min_weight: f32,
     progress: &mut impl Write,
 ) -> Result<EmotionModel, Error> {
     let rows = emotion_eval::load(Format::GoEmotions, data)?;
@@ -184,6 +186,8 @@ pub fn train(
             );
         });
     let _ = writeln!(progress);
+    // Most rows are rare n-grams the L2 penalty left near zero.
+    linear.prune(min_weight);
     let held: Vec<&(String, BTreeSet<Emotion>)> = rows.iter().filter(|(t, _)| holdout(t)).collect();
     let probabilities: Vec<Vec<f32>> = held
         .iter()
@@ -234,7 +238,7 @@ pub fn train(
     let bytes = format::encode(
         &linear,
         &format!(
-            "GoEmotions train (mapped cues), {} examples; {config:?}",
+            "GoEmotions train (mapped cues), {} examples; {config:?}, rows pruned below {min_weight}",
             examples.len()
         ),
         "",

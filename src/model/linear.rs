@@ -531,6 +531,29 @@ impl LinearModel {
         self.weights = x;
     }
 
+    /// Drops the rows whose every weight is smaller than `min_weight` in
+    /// magnitude: a smaller model whose rows stay in cache. A dropped
+    /// feature no longer counts in its block's norm either, so measure the
+    /// pruned model (and tune thresholds on it), not the full one.
+    pub fn prune(&mut self, min_weight: f32) {
+        let c = self.classes();
+        let keep: Vec<usize> = (0..self.rows())
+            .filter(|&r| {
+                self.weights[r * c..(r + 1) * c]
+                    .iter()
+                    .any(|w| w.abs() >= min_weight)
+            })
+            .collect();
+        self.buckets = keep.iter().map(|&r| self.buckets[r]).collect();
+        self.idf = keep.iter().map(|&r| self.idf[r]).collect();
+        self.weights = keep
+            .iter()
+            .flat_map(|&r| self.weights[r * c..(r + 1) * c].iter().copied())
+            .collect();
+        self.index = RowIndex::new(&self.buckets);
+        self.packed = Packed::new(&self.idf, &self.weights, c);
+    }
+
     /// Fits the softmax temperature minimizing the negative log-likelihood
     /// of `(text, label)` validation examples.
     pub fn calibrate(&mut self, validation: &[(String, usize)]) {
