@@ -1,5 +1,11 @@
 //! The `callassist` binary: a thin CLI over the library.
 
+/// mimalloc instead of glibc's malloc: allocation and freeing were ~10% of
+/// the server's CPU under burst load (perf), spread over many threads'
+/// arenas (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use callassist::{
     config::KEYS,
     model::{commands, IntentModel, TrainConfig},
