@@ -153,7 +153,8 @@ pub enum Optimizer {
     AdaGrad,
     /// Full-batch L-BFGS for at most `epochs` iterations, to the
     /// regularized optimum: on noisy multi-label data (GoEmotions cues) it
-    /// beats AdaGrad clearly (macro-F1 0.557 against 0.494).
+    /// beats AdaGrad clearly (macro-F1 of the model alone 0.553 against
+    /// 0.487).
     Lbfgs,
 }
 
@@ -305,14 +306,7 @@ impl LinearModel {
     }
 
     fn raw_scores(&self, v: &Sparse, scores: &mut [f32]) {
-        let c = self.classes();
-        scores.copy_from_slice(&self.bias);
-        for &(row, x) in v {
-            let w = &self.weights[row as usize * c..(row as usize + 1) * c];
-            for (s, w) in scores.iter_mut().zip(w) {
-                *s += w * x;
-            }
-        }
+        raw_scores(&self.weights, &self.bias, v, scores);
     }
 
     /// The TF-IDF weight of `bucket` times the model weight of `label`, as
@@ -404,8 +398,8 @@ impl LinearModel {
         Self::fit(&texts, &targets, labels, config, Output::Sigmoid, progress)
     }
 
-    /// AdaGrad on the log loss of `output`: `targets[i]` holds the labels of
-    /// `texts[i]` (exactly one for softmax).
+    /// Fits the log loss of `output` with `config.optimizer`: `targets[i]`
+    /// holds the labels of `texts[i]` (exactly one for softmax).
     fn fit(
         texts: &[&str],
         targets: &[&[usize]],
@@ -610,13 +604,7 @@ impl lbfgs::Objective for LogLoss<'_> {
         bias_grad.fill(0.0);
         let mut scores = vec![0.0f32; c];
         for (v, y) in self.data {
-            scores.copy_from_slice(bias);
-            for &(row, x) in v {
-                let w = &weights[row as usize * c..(row as usize + 1) * c];
-                for (s, w) in scores.iter_mut().zip(w) {
-                    *s += w * x;
-                }
-            }
+            raw_scores(weights, bias, v, &mut scores);
             loss += score_gradient(self.output, &mut scores, y);
             for (b, g) in bias_grad.iter_mut().zip(&scores) {
                 *b += g / n;
@@ -631,6 +619,19 @@ impl lbfgs::Objective for LogLoss<'_> {
         let penalty: f64 =
             weights.iter().map(|w| f64::from(w * w)).sum::<f64>() * f64::from(self.l2) / 2.0;
         loss / f64::from(n) + penalty
+    }
+}
+
+/// `bias + W·v` for a vectorized example, from f32 training weights
+/// (`rows × bias.len()`, row-major).
+fn raw_scores(weights: &[f32], bias: &[f32], v: &Sparse, scores: &mut [f32]) {
+    let c = bias.len();
+    scores.copy_from_slice(bias);
+    for &(row, x) in v {
+        let w = &weights[row as usize * c..(row as usize + 1) * c];
+        for (s, w) in scores.iter_mut().zip(w) {
+            *s += w * x;
+        }
     }
 }
 
