@@ -241,7 +241,7 @@ pub fn train(
             "GoEmotions train (mapped cues), {} examples; {config:?}, rows pruned below {min_weight}",
             examples.len()
         ),
-        "",
+        &crate::pipeline::emotion::lexicon_fingerprint(),
     );
     std::fs::write(out, &bytes).map_err(|e| Error::Io(format!("{}: {e}", out.display())))?;
     let _ = writeln!(

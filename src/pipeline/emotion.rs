@@ -239,6 +239,19 @@ struct Automaton {
     patterns: Vec<(Pattern, &'static str)>,
 }
 
+/// A fingerprint of the lexicon (every phrase with its kind and weight).
+/// The English model's thresholds are tuned for the lexicon's cues *or* the
+/// model's, so the model records the lexicon it was tuned with, and a test
+/// fails when the lexicon changes without `train-emotions` being run again.
+pub fn lexicon_fingerprint() -> String {
+    let lines: Vec<Vec<u8>> = automaton()
+        .patterns
+        .iter()
+        .map(|(kind, phrase)| format!("{kind:?}\t{phrase}").into_bytes())
+        .collect();
+    crate::model::format::fingerprint(lines.iter().map(Vec::as_slice))
+}
+
 fn automaton() -> &'static Automaton {
     static AUTOMATON: OnceLock<Automaton> = OnceLock::new();
     AUTOMATON.get_or_init(|| {
@@ -478,5 +491,15 @@ mod tests {
             "{calm:?}"
         );
         assert!(cues("what's my balance").is_empty());
+    }
+
+    #[test]
+    fn the_embedded_model_was_tuned_with_the_current_lexicon() {
+        assert_eq!(
+            crate::model::format::data_fingerprint(DEFAULT_MODEL),
+            Some(lexicon_fingerprint()),
+            "the lexicon changed: retrain the English model (EVALUATION.md, \
+             `train-emotions … --out models/emotion-en.model`)"
+        );
     }
 }
