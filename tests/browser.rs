@@ -101,14 +101,7 @@ async fn an_agent_watches_a_replayed_call_in_the_console() {
 
     // What the console should show, as a gRPC watcher sees it.
     let call_id = "console-demo";
-    let mut watcher = client
-        .watch_call(pb::WatchCallRequest {
-            call_id: call_id.into(),
-            after_event_id: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut watcher = watch_call(&mut client, call_id, 0).await.unwrap();
     let expected = tokio::spawn(async move {
         let mut suggestions = Vec::new();
         while let Ok(Some(response)) = watcher.message().await {

@@ -135,14 +135,7 @@ async fn sigterm_under_load_loses_no_summary_and_no_log_line_holds_a_personal_nu
     }
     assert_eq!(lost, 0, "summaries lost over a graceful restart");
     // A console opening an ended call after the restart gets its summary.
-    let mut watch = client
-        .watch_call(pb::WatchCallRequest {
-            call_id: "live-0".into(),
-            after_event_id: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut watch = watch_call(&mut client, "live-0", 0).await.unwrap();
     let first = watch.message().await.unwrap().expect("the summary");
     let event = first.event.unwrap();
     assert!(is_summary(&event) && event.event_id > 1);

@@ -248,14 +248,7 @@ async fn shutdown_ends_open_calls_with_a_summary_to_streams_and_watchers() {
     let mut call = open(&mut client, start("drain-1")).await.unwrap();
     call.send(customer("c1", "what's my balance", 0)).await;
     call.until(is_analysis_of("c1")).await;
-    let mut watcher = client
-        .watch_call(pb::WatchCallRequest {
-            call_id: "drain-1".into(),
-            after_event_id: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut watcher = watch_call(&mut client, "drain-1", 0).await.unwrap();
     // A second call whose client is away also gets finalized.
     let mut away = open(&mut client, start("drain-2")).await.unwrap();
     away.send(customer("c1", "hello", 0)).await;

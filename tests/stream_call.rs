@@ -324,14 +324,7 @@ async fn a_client_that_vanishes_can_resume_within_the_idle_timeout() {
     .any(|s| s.rule_id == "next_step"));
 
     // Across both streams no event id was skipped or reused.
-    let mut watcher = client
-        .watch_call(pb::WatchCallRequest {
-            call_id: "resume-1".into(),
-            after_event_id: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut watcher = watch_call(&mut client, "resume-1", 0).await.unwrap();
     let mut expected = 1;
     while expected <= after.last().unwrap().event_id {
         let r = watcher.message().await.unwrap().unwrap();

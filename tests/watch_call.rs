@@ -11,16 +11,9 @@ async fn watch(
     call_id: &str,
     after_event_id: u64,
 ) -> Streaming<pb::WatchCallResponse> {
-    server
-        .client()
-        .await
-        .watch_call(pb::WatchCallRequest {
-            call_id: call_id.into(),
-            after_event_id,
-        })
+    watch_call(&mut server.client().await, call_id, after_event_id)
         .await
         .unwrap()
-        .into_inner()
 }
 
 async fn drain(mut stream: Streaming<pb::WatchCallResponse>) -> Vec<pb::WatchCallResponse> {
@@ -165,21 +158,9 @@ async fn watch_rejects_bad_ids_and_too_many_watchers() {
     config.limits.max_watchers_per_call = 1;
     let server = start_server_with(config).await;
     let mut client = server.client().await;
-    let err = client
-        .watch_call(pb::WatchCallRequest {
-            call_id: "".into(),
-            after_event_id: 0,
-        })
-        .await
-        .unwrap_err();
+    let err = watch_call(&mut client, "", 0).await.unwrap_err();
     assert_status(&err, Code::InvalidArgument, "call_id");
     let _first = watch(&server, "watch-cap", 0).await;
-    let err = client
-        .watch_call(pb::WatchCallRequest {
-            call_id: "watch-cap".into(),
-            after_event_id: 0,
-        })
-        .await
-        .unwrap_err();
+    let err = watch_call(&mut client, "watch-cap", 0).await.unwrap_err();
     assert_status(&err, Code::ResourceExhausted, "max_watchers_per_call");
 }

@@ -270,6 +270,20 @@ pub async fn call_summary(
         .expect("a summary in every successful response"))
 }
 
+/// `WatchCall` for `call_id` from after `after_event_id`: the event stream,
+/// or the error status.
+pub async fn watch_call(
+    client: &mut CallAssistServiceClient<Channel>,
+    call_id: &str,
+    after_event_id: u64,
+) -> Result<Streaming<pb::WatchCallResponse>, Status> {
+    let request = pb::WatchCallRequest {
+        call_id: call_id.into(),
+        after_event_id,
+    };
+    Ok(client.watch_call(request).await?.into_inner())
+}
+
 /// Asserts a status code and that the message mentions `needle`.
 pub fn assert_status(status: &Status, code: Code, needle: &str) {
     assert_eq!(status.code(), code, "unexpected status: {status:?}");
