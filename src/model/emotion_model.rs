@@ -3,7 +3,8 @@
 //! (frustration, anxiety, confusion, sadness, satisfaction), so a text may
 //! show several cues or none, each decided by its own threshold tuned for F1
 //! on a hold-out of the training data.
-//! Evidence is the word of the text that speaks most for the cue.
+//! Evidence is the word or word pair of the text that speaks most for the
+//! cue.
 
 use super::{
     dataset::{in_holdout, Example},
@@ -38,7 +39,7 @@ fn name_of(e: Emotion) -> String {
 pub struct EmotionModel {
     /// The classifier, with per-label thresholds.
     linear: LinearModel,
-    /// The cue of each label (`None` for `none`).
+    /// The cue of each label (`None` for a label that names no cue).
     cues: Vec<Option<Emotion>>,
 }
 
@@ -160,16 +161,15 @@ pub fn train(
             0.1,
         )
     };
-    let labels: Vec<String> = [
+    let cues = [
         Emotion::Frustration,
         Emotion::Anxiety,
         Emotion::Confusion,
         Emotion::Sadness,
         Emotion::Satisfaction,
-    ]
-    .map(name_of)
-    .to_vec();
-    let index = |e: &Emotion| labels.iter().position(|l| *l == name_of(*e));
+    ];
+    let labels: Vec<String> = cues.map(name_of).to_vec();
+    let index = |e: &Emotion| cues.iter().position(|c| c == e);
     // One example per text with all its cues (none for most texts): one
     // sigmoid per cue learns each cue against everything else.
     let examples: Vec<(String, Vec<usize>)> = rows
@@ -207,27 +207,24 @@ pub fn train(
                 .collect()
         })
         .collect();
-    linear.label_thresholds = labels
+    linear.label_thresholds = cues
         .iter()
         .enumerate()
-        .map(|(k, name)| {
-            let Some(emotion) = emotion_of(name) else {
-                return 1.0;
-            };
+        .map(|(k, &emotion)| {
             let f1 = |t: f32| {
-                let (mut tp, mut fp, mut fne) = (0.0f32, 0.0f32, 0.0f32);
+                let (mut tp, mut fp, mut fne) = (0, 0, 0);
                 for ((p, (_, gold)), found) in probabilities.iter().zip(&held).zip(&found) {
                     match (
                         p[k] >= t || found.contains(&emotion),
                         gold.contains(&emotion),
                     ) {
-                        (true, true) => tp += 1.0,
-                        (true, false) => fp += 1.0,
-                        (false, true) => fne += 1.0,
+                        (true, true) => tp += 1,
+                        (true, false) => fp += 1,
+                        (false, true) => fne += 1,
                         _ => {}
                     }
                 }
-                2.0 * tp / (2.0 * tp + fp + fne).max(1.0)
+                super::eval::prf(tp, fp, fne).2
             };
             (2..95)
                 .map(|i| i as f32 / 100.0)

@@ -305,10 +305,6 @@ impl LinearModel {
         v
     }
 
-    fn raw_scores(&self, v: &Sparse, scores: &mut [f32]) {
-        raw_scores(&self.weights, &self.bias, v, scores);
-    }
-
     /// The TF-IDF weight of `bucket` times the model weight of `label`, as
     /// if the feature occurred once: how much the feature speaks for the
     /// label (before normalization). `None` for buckets never seen.
@@ -336,7 +332,7 @@ impl LinearModel {
 
     /// Raw scores of every label for `text`, from the packed rows: the TF-IDF
     /// weighting of [`LinearModel::weigh`] and the dot products of
-    /// [`LinearModel::raw_scores`] in two passes over one record per feature.
+    /// [`raw_scores`] in two passes over one record per feature.
     fn scores(&self, text: &Normalized<'_>) -> Vec<f32> {
         let features = self.featurizer.features_of(text);
         let mut norms = [0.0f32; BLOCKS];
@@ -474,7 +470,7 @@ impl LinearModel {
             let mut loss = 0.0f64;
             for &i in &order {
                 let (v, y) = &data[i];
-                self.raw_scores(v, &mut scores);
+                raw_scores(&self.weights, &self.bias, v, &mut scores);
                 loss += score_gradient(self.output, &mut scores, y);
                 for (k, g) in scores.iter().enumerate() {
                     gb2[k] += g * g;
