@@ -91,7 +91,7 @@ pub fn segment(segment: pb::TranscriptSegment, max_text_bytes: usize) -> Result<
         ));
     }
     Ok(Segment {
-        id: segment.segment_id,
+        id: segment.segment_id.into(),
         speaker,
         text: segment.text,
         is_final: segment.is_final,
@@ -223,7 +223,7 @@ fn speech_stats(s: &SpeechStats) -> pb::SpeechStats {
 
 fn emotion_point(p: &EmotionPoint) -> pb::EmotionPoint {
     pb::EmotionPoint {
-        segment_id: p.segment_id.clone(),
+        segment_id: p.segment_id.to_string(),
         start_ms: p.start_ms,
         emotion: pb_emotion(p.emotion) as i32,
         intensity: p.intensity,
@@ -295,7 +295,7 @@ pub fn event(e: &Event) -> pb::AssistEvent {
     pb::AssistEvent {
         call_id: e.call_id.to_string(),
         event_id: e.event_id,
-        segment_id: e.segment_id.clone(),
+        segment_id: e.segment_id.to_string(),
         processing_us: e.processing_us,
         payload: Some(payload),
     }

@@ -2,6 +2,7 @@
 
 use super::{
     event::{EventLog, Payload, Subscription},
+    feedback::FeedbackLedger,
     summary::CallStats,
     CallId, CallInfo, CallKey, CallStart, CallSummary, Event, FeedbackAction, Segment,
 };
@@ -62,16 +63,16 @@ pub(super) struct CallState {
     context: CallContext,
     /// Segments with interim hypotheses but no final yet: what was shown
     /// for them, so a revision can retract what it no longer supports.
-    open: HashMap<String, OpenSegment>,
+    open: HashMap<Arc<str>, OpenSegment>,
     /// Segments already final, with a hash of their final text: a repeated
     /// identical final is ignored, a different one is rejected.
-    finals: HashMap<String, u64>,
+    finals: HashMap<Arc<str>, u64>,
     /// The latest suggestions of final segments (at most
     /// [`MOOT_WINDOW`]): a later turn may make them moot (the reminded item
     /// was said, the question answered), and they are then retracted.
     recent: VecDeque<Standing>,
-    /// Feedback per suggestion id (`None`: shown, no feedback yet).
-    suggestions: HashMap<String, Option<FeedbackAction>>,
+    /// Every suggestion shown, with the agent's feedback on it.
+    feedback: FeedbackLedger,
     /// Running statistics for the summary.
     stats: CallStats,
     /// Segment messages accepted so far (interims included), bounded by
@@ -98,6 +99,9 @@ struct OpenSegment {
     last: Option<(IntentId, Vec<Emotion>)>,
     /// Suggestions currently standing for it.
     active: Vec<Standing>,
+    /// Id of the first event emitted for it: where the final starts
+    /// settling the history (see `EventLog::settle`).
+    first_event: Option<u64>,
 }
 
 impl OpenSegment {
@@ -153,7 +157,7 @@ impl Call {
                 open: HashMap::new(),
                 finals: HashMap::new(),
                 recent: VecDeque::new(),
-                suggestions: HashMap::new(),
+                feedback: FeedbackLedger::default(),
                 stats: CallStats::default(),
                 segments: 0,
                 max_segments,
@@ -175,7 +179,7 @@ impl Call {
         call.with_state(|s| {
             s.log = EventLog::ended_with(summary.clone());
             s.summary = Some(summary);
-            s.suggestions = feedback.into_iter().collect();
+            s.feedback = FeedbackLedger::from_map(&feedback);
         });
         call
     }
@@ -183,7 +187,7 @@ impl Call {
     /// Every suggestion shown in the call with the feedback it got, for the
     /// summary log.
     pub(super) fn feedback_state(&self) -> BTreeMap<String, Option<FeedbackAction>> {
-        self.with_state(|s| s.suggestions.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        self.with_state(|s| s.feedback.to_map())
     }
 
     /// The call's id.
@@ -288,14 +292,20 @@ impl Call {
             state.open.insert(segment.id.clone(), open);
             return Ok(events);
         }
-        events.push(state.log.emit(
+        let event = state.log.emit(
             &self.id,
             &segment.id,
             received,
             Payload::Analysis(analysis.clone()),
-        ));
+        );
+        let earlier_revisions = open.first_event;
+        open.first_event.get_or_insert(event.event_id);
+        events.push(event);
         state.reconcile(&self.id, segment, received, &advice, &mut open, &mut events);
         if segment.is_final {
+            if let Some(first) = earlier_revisions {
+                state.log.settle(&segment.id, first);
+            }
             state.retract_moot(&self.id, segment, received, &advice, &mut events);
             for standing in open.active {
                 if state.recent.len() == MOOT_WINDOW {
@@ -358,7 +368,7 @@ impl Call {
         let summary = state.summarize(&self.id, Some(reason));
         let event = state.log.emit(
             &self.id,
-            "",
+            &Arc::default(),
             Instant::now(),
             Payload::Summary(Box::new(summary)),
         );
@@ -366,8 +376,10 @@ impl Call {
         state.log.shrink_history(keep_history);
         state.summary = Some(event.clone());
         state.finals = HashMap::new();
+        state.open = HashMap::new();
         state.recent = VecDeque::new();
         state.context = CallContext::default();
+        state.stats = CallStats::default();
         Some(event)
     }
 
@@ -392,23 +404,24 @@ impl Call {
         if state.phase == Phase::Pending {
             return Err(self.not_started());
         }
-        let slot = state.suggestions.get_mut(suggestion_id).ok_or_else(|| {
-            Error::NotFound(format!(
-                "suggestion {suggestion_id:?} not found in call {}",
-                self.id
-            ))
-        })?;
-        let first = slot.is_none();
-        *slot = Some(action);
+        let first = state
+            .feedback
+            .record(suggestion_id, action)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "suggestion {suggestion_id:?} not found in call {}",
+                    self.id
+                ))
+            })?;
         if let Some(event) = &state.summary {
             // Feedback after hang-up updates the kept summary.
             let mut summary = match &event.payload {
                 Payload::Summary(s) => (**s).clone(),
                 _ => unreachable!("the summary event holds a summary"),
             };
-            let fresh = state.summarize(&self.id, Some(&summary.end_reason));
-            summary.suggestions_accepted = fresh.suggestions_accepted;
-            summary.suggestions_dismissed = fresh.suggestions_dismissed;
+            let counts = state.feedback.counts();
+            summary.suggestions_accepted = counts.accepted;
+            summary.suggestions_dismissed = counts.dismissed;
             let mut updated = (**event).clone();
             updated.payload = Payload::Summary(Box::new(summary));
             state.summary = Some(Arc::new(updated));
@@ -499,9 +512,7 @@ impl CallState {
             if open.active.iter().any(|standing| standing.says(suggestion)) {
                 continue;
             }
-            self.stats.shown += 1;
-            let id = format!("sg-{}", self.stats.shown);
-            self.suggestions.insert(id.clone(), None);
+            let id = self.feedback.show();
             open.active.push(Standing {
                 rule_id: suggestion.rule_id.clone(),
                 text: suggestion.text.clone(),
@@ -552,7 +563,7 @@ impl CallState {
             start.map_or("", |s| s.agent_id.as_str()),
             start.and_then(|s| s.language),
             end_reason,
-            self.suggestions.values().flatten().copied(),
+            self.feedback.counts(),
             &self.context,
         )
     }

@@ -14,7 +14,7 @@ pub struct Event {
     /// 1, 2, 3 … per call, never reused.
     pub event_id: u64,
     /// The segment that caused it; empty for call-level events.
-    pub segment_id: String,
+    pub segment_id: Arc<str>,
     /// Time from receiving the segment to emitting this event, µs.
     pub processing_us: u32,
     /// What happened.
@@ -64,10 +64,14 @@ pub struct Subscription {
 pub(super) struct EventLog {
     /// Id of the next event.
     next_id: u64,
-    /// The most recent events, for watchers that join late or reconnect.
+    /// The most recent events, for watchers that join late or reconnect,
+    /// in id order. Settled segments leave gaps (see [`EventLog::settle`]).
     history: VecDeque<Arc<Event>>,
     /// Bound of `history`; the oldest event is dropped beyond it.
     history_capacity: usize,
+    /// The newest id that left `history` because of its bound (0: none): a
+    /// watcher asking for events after an older id has missed some.
+    evicted_through: u64,
     /// Fan-out to live watchers. Created with the first watcher so that calls
     /// nobody watches do not pay for its ring buffer; dropped when the call
     /// ends, which closes every watcher's feed.
@@ -83,6 +87,7 @@ impl EventLog {
             next_id: 1,
             history: VecDeque::new(),
             history_capacity,
+            evicted_through: 0,
             live: None,
             watcher_buffer,
         }
@@ -92,6 +97,7 @@ impl EventLog {
     pub(super) fn ended_with(summary: Arc<Event>) -> Self {
         EventLog {
             next_id: summary.event_id + 1,
+            evicted_through: summary.event_id - 1,
             history: VecDeque::from([summary]),
             history_capacity: 1,
             live: None,
@@ -103,22 +109,24 @@ impl EventLog {
     pub(super) fn emit(
         &mut self,
         call_id: &CallId,
-        segment_id: &str,
+        segment_id: &Arc<str>,
         received: Instant,
         payload: Payload,
     ) -> Arc<Event> {
         let event = Arc::new(Event {
             call_id: call_id.clone(),
             event_id: self.next_id,
-            segment_id: segment_id.to_string(),
+            segment_id: segment_id.clone(),
             processing_us: u32::try_from(received.elapsed().as_micros()).unwrap_or(u32::MAX),
             payload,
         });
         self.next_id += 1;
         crate::instruments::event(&event);
-        if self.history_capacity > 0 {
+        if self.history_capacity == 0 {
+            self.evicted_through = event.event_id;
+        } else {
             if self.history.len() == self.history_capacity {
-                self.history.pop_front();
+                self.evict_oldest();
             }
             self.history.push_back(event.clone());
         }
@@ -133,11 +141,7 @@ impl EventLog {
     /// `ended`. Must be called under the call's lock so that no event falls
     /// between the replay and the live feed.
     pub(super) fn subscribe(&mut self, after_event_id: u64, ended: bool) -> Subscription {
-        let last_id = self.next_id - 1;
-        let oldest_retained = self.history.front().map_or(last_id + 1, |e| e.event_id);
-        let missed = oldest_retained
-            .saturating_sub(after_event_id + 1)
-            .min(last_id.saturating_sub(after_event_id));
+        let missed = self.evicted_through.saturating_sub(after_event_id);
         let replay = self
             .history
             .iter()
@@ -160,12 +164,47 @@ impl EventLog {
     /// history, where memory matters more than replay depth).
     pub(super) fn shrink_history(&mut self, keep: usize) {
         while self.history.len() > keep {
-            self.history.pop_front();
+            self.evict_oldest();
         }
         self.history.shrink_to_fit();
     }
 
-    /// Watchers currently subscribed.
+    fn evict_oldest(&mut self) {
+        if let Some(event) = self.history.pop_front() {
+            self.evicted_through = event.event_id;
+        }
+    }
+
+    /// Removes from the history what the final of `segment_id` superseded,
+    /// looking at events from id `since` on (the segment's first): its
+    /// interim analyses, and the suggestions its revisions withdrew. Their
+    /// retractions stay, for watchers that saw the suggestion before they
+    /// reconnect. A late watcher's replay is then what the agent's screen
+    /// shows rather than every ASR revision, and a call's history holds
+    /// about half as many events.
+    pub(super) fn settle(&mut self, segment_id: &str, since: u64) {
+        let start = self.history.partition_point(|e| e.event_id < since);
+        let ours = |e: &Event| e.event_id >= since && &*e.segment_id == segment_id;
+        let withdrawn: Vec<String> = self
+            .history
+            .range(start..)
+            .filter(|e| ours(e))
+            .filter_map(|e| match &e.payload {
+                Payload::Retraction { suggestion_id, .. } => Some(suggestion_id.clone()),
+                _ => None,
+            })
+            .collect();
+        self.history.retain(|e| {
+            !ours(e)
+                || match &e.payload {
+                    Payload::Analysis(analysis) => analysis.is_final,
+                    Payload::Suggestion { id, .. } => !withdrawn.contains(id),
+                    _ => true,
+                }
+        });
+    }
+
+    /// Events emitted so far.
     pub(super) fn emitted(&self) -> u64 {
         self.next_id - 1
     }
@@ -200,7 +239,7 @@ mod tests {
         let id = CallId::parse("c", "call_id").unwrap();
         let mut log = EventLog::new(3, 8);
         for _ in 0..5 {
-            log.emit(&id, "", Instant::now(), alert());
+            log.emit(&id, &Arc::default(), Instant::now(), alert());
         }
         let s = log.subscribe(0, false);
         assert_eq!(
@@ -217,12 +256,75 @@ mod tests {
     }
 
     #[test]
+    fn a_final_settles_its_segment_and_replay_skips_what_it_superseded() {
+        use crate::pipeline::{
+            CallContext, Pipeline, Speaker, Suggestion, SuggestionKind, Utterance,
+        };
+        let pipeline = Pipeline::new();
+        let analysis = |text: &str, is_final: bool| {
+            let utterance = Utterance {
+                text,
+                speaker: Speaker::Customer,
+                language: None,
+                is_final,
+            };
+            Payload::Analysis(pipeline.analyze(&utterance, &CallContext::default()))
+        };
+        let suggestion = |id: &str| Payload::Suggestion {
+            id: id.into(),
+            suggestion: Suggestion {
+                kind: SuggestionKind::Empathy,
+                text: "I understand".into(),
+                rationale: String::new(),
+                confidence: 0.9,
+                priority: 1,
+                rule_id: "empathy.anxiety".into(),
+            },
+        };
+        let retraction = |id: &str| Payload::Retraction {
+            suggestion_id: id.into(),
+            reason: "revised".into(),
+        };
+        let id = CallId::parse("c", "call_id").unwrap();
+        let (c1, c2): (Arc<str>, Arc<str>) = ("c1".into(), "c2".into());
+        let mut log = EventLog::new(4, 8);
+        let now = Instant::now();
+        log.emit(&id, &c1, now, analysis("my card", false)); // 1: evicted below
+        log.emit(&id, &c1, now, suggestion("sg-1")); // 2
+        log.emit(&id, &c2, now, analysis("hello", false)); // 3: another segment
+        log.emit(&id, &c1, now, analysis("my card is lost", false)); // 4
+        log.emit(&id, &c1, now, retraction("sg-1")); // 5
+        log.emit(&id, &c1, now, suggestion("sg-2")); // 6
+        log.emit(&id, &c1, now, analysis("my card is lost", true)); // 7
+                                                                    // History holds 4..7 (1–3 evicted); settling c1 from its first event
+                                                                    // drops the interim analysis 4; sg-2 stands, so 6 stays; the
+                                                                    // retraction 5 stays for watchers that saw sg-1.
+        log.settle("c1", 1);
+        let ids = |s: &Subscription| s.replay.iter().map(|e| e.event_id).collect::<Vec<_>>();
+        let s = log.subscribe(0, false);
+        assert_eq!(ids(&s), vec![5, 6, 7]);
+        assert_eq!(s.missed, 3, "only the evicted events count as missed");
+        let s = log.subscribe(3, false);
+        assert_eq!((ids(&s), s.missed), (vec![5, 6, 7], 0));
+        // A suggestion withdrawn before the final goes, its retraction stays.
+        let mut log = EventLog::new(16, 8);
+        log.emit(&id, &c1, now, analysis("my card", false)); // 1
+        log.emit(&id, &c1, now, suggestion("sg-1")); // 2
+        log.emit(&id, &c2, now, analysis("hello", false)); // 3
+        log.emit(&id, &c1, now, retraction("sg-1")); // 4
+        log.emit(&id, &c1, now, analysis("my card is fine", true)); // 5
+        log.settle("c1", 1);
+        assert_eq!(ids(&log.subscribe(0, false)), vec![3, 4, 5]);
+        assert_eq!(log.emitted(), 5);
+    }
+
+    #[test]
     fn live_watchers_get_new_events_after_the_replay() {
         let id = CallId::parse("c", "call_id").unwrap();
         let mut log = EventLog::new(10, 8);
-        log.emit(&id, "", Instant::now(), alert());
+        log.emit(&id, &Arc::default(), Instant::now(), alert());
         let mut s = log.subscribe(0, false);
-        log.emit(&id, "", Instant::now(), alert());
+        log.emit(&id, &Arc::default(), Instant::now(), alert());
         assert_eq!(s.replay.len(), 1);
         assert_eq!(s.live.as_mut().unwrap().try_recv().unwrap().event_id, 2);
         assert_eq!(log.watchers(), 1);

@@ -8,6 +8,7 @@
 
 mod call;
 mod event;
+mod feedback;
 mod registry;
 mod store;
 mod summary;

@@ -303,7 +303,7 @@ impl Registry {
         let summary = Arc::new(Event {
             call_id: key.id.clone(),
             event_id: stored.event_id,
-            segment_id: String::new(),
+            segment_id: Arc::default(),
             processing_us: 0,
             payload: Payload::Summary(Box::new(stored.summary)),
         });
@@ -532,7 +532,7 @@ mod tests {
             .enumerate()
         {
             let segment = crate::session::Segment {
-                id: format!("c{n}"),
+                id: format!("c{n}").into(),
                 speaker: crate::pipeline::Speaker::Customer,
                 text: text.to_string(),
                 is_final: true,

@@ -1,6 +1,6 @@
 //! The call summary and the running statistics it is built from.
 
-use super::{CallId, FeedbackAction, Segment};
+use super::{feedback::FeedbackCounts, CallId, Segment};
 use crate::{
     pipeline::{
         context::ChecklistResult, intent::OUT_OF_SCOPE, pii, AlertKind, Analysis, CallContext,
@@ -62,7 +62,7 @@ pub struct CallSummary {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EmotionPoint {
     /// The segment.
-    pub segment_id: String,
+    pub segment_id: std::sync::Arc<str>,
     /// When it started, ms.
     pub start_ms: u32,
     /// The emotion.
@@ -106,8 +106,6 @@ pub(super) struct CallStats {
     languages: [u32; 3],
     /// Alerts raised, in order.
     pub(super) alerts: Vec<AlertKind>,
-    /// Suggestions emitted.
-    pub(super) shown: u32,
     /// Suggestions retracted.
     pub(super) retracted: u32,
 }
@@ -173,7 +171,7 @@ impl CallStats {
         agent_id: &str,
         language: Option<Language>,
         end_reason: Option<&str>,
-        feedback: impl Iterator<Item = FeedbackAction>,
+        feedback: FeedbackCounts,
         context: &CallContext,
     ) -> CallSummary {
         let language = language.unwrap_or_else(|| self.detected_language());
@@ -184,13 +182,11 @@ impl CallStats {
             .rev()
             .max_by_key(|(_, n)| *n)
             .map_or(OUT_OF_SCOPE, |(i, _)| &**i);
-        let (mut accepted, mut dismissed) = (0, 0);
-        for action in feedback {
-            match action {
-                FeedbackAction::Accepted => accepted += 1,
-                FeedbackAction::Dismissed | FeedbackAction::NotHelpful => dismissed += 1,
-            }
-        }
+        let FeedbackCounts {
+            accepted,
+            dismissed,
+            ..
+        } = feedback;
         let peak_emotion = self
             .timeline
             .iter()
@@ -209,7 +205,7 @@ impl CallStats {
         } else {
             0.0
         };
-        let shown = self.shown - self.retracted;
+        let shown = feedback.shown - self.retracted;
         // The summary is kept and written to disk: personal data is masked
         // whatever the consoles are allowed to see.
         let follow_ups: Vec<String> = context

@@ -99,8 +99,9 @@ pub struct CallStart {
 /// A validated transcript segment.
 #[derive(Debug, Clone)]
 pub struct Segment {
-    /// Shared by the interim revisions and the final of one stretch of speech.
-    pub id: String,
+    /// Shared by the interim revisions and the final of one stretch of speech
+    /// (and by every event they cause: one allocation per segment message).
+    pub id: Arc<str>,
     /// Who spoke.
     pub speaker: Speaker,
     /// The text.

@@ -62,9 +62,16 @@ final_at = next(i for i, e in enumerate(c1) if e.WhichOneof("payload") == "analy
 check(any(e.WhichOneof("payload") == "suggestion" and e.suggestion.kind == pb.SUGGESTION_KIND_EMPATHY
           for e in c1[final_at:]), "empathy for the anxious customer")
 
-# A console joining late replays the same events and the stream ends.
+# A console joining late replays what the agent's screen shows and the stream
+# ends: every event except those a segment's final superseded (its interim
+# analyses, and suggestions its revisions withdrew; their retractions stay).
 watched = [r.event for r in stub.WatchCall(pb.WatchCallRequest(call_id="py-interop-1", after_event_id=0), timeout=10)]
-check([e.event_id for e in watched] == [e.event_id for e in events], "watch replays every event")
+withdrawn = {(e.segment_id, e.retraction.suggestion_id) for e in events if e.WhichOneof("payload") == "retraction"}
+settled = [e.event_id for e in events
+           if not (e.WhichOneof("payload") == "analysis" and not e.analysis.is_final)
+           and not (e.WhichOneof("payload") == "suggestion" and (e.segment_id, e.suggestion.suggestion_id) in withdrawn)]
+check(len(settled) < len(events), "the interim analysis of c1 is not replayed")
+check([e.event_id for e in watched] == settled, "watch replays every event that still shows")
 
 # Unary calls.
 got = stub.GetCallSummary(pb.GetCallSummaryRequest(call_id="py-interop-1"), timeout=5).summary
