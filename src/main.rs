@@ -102,6 +102,9 @@ enum Command {
         /// iterations).
         #[arg(long, value_enum, default_value_t = TrainConfig::default().optimizer)]
         optimizer: callassist::model::Optimizer,
+        /// What training minimizes.
+        #[arg(long, value_enum, default_value_t = TrainConfig::default().loss)]
+        loss: callassist::model::Loss,
     },
     /// Evaluate an intent model: accuracy, macro-F1, per-label table, confusions.
     Eval {
@@ -305,6 +308,7 @@ async fn main() -> ExitCode {
             learning_rate,
             l2,
             optimizer,
+            loss,
         } => {
             let config = TrainConfig {
                 bits,
@@ -313,6 +317,7 @@ async fn main() -> ExitCode {
                 l2,
                 seed,
                 optimizer,
+                loss,
             };
             let args = commands::TrainArgs {
                 data,
@@ -381,6 +386,8 @@ async fn main() -> ExitCode {
                 epochs: iterations,
                 l2,
                 optimizer: callassist::model::Optimizer::Lbfgs,
+                // Intensities are the model's probabilities.
+                loss: callassist::model::Loss::Log,
                 ..TrainConfig::default()
             };
             report(

@@ -190,6 +190,11 @@ fn print_report(evaluation: &Evaluation<'_>, threshold: f32, rows: usize, out: &
     let _ = writeln!(out, "macro-F1            {:.4}", r.macro_f1);
     let _ = writeln!(
         out,
+        "calibration error   {:.4}   (ECE of the top probability, 10 bins)",
+        r.calibration_error
+    );
+    let _ = writeln!(
+        out,
         "in-scope accuracy   {}   (no threshold: {})",
         pct(r.in_scope_accuracy),
         pct(no_threshold.in_scope_accuracy)

@@ -26,6 +26,25 @@ pub fn prf(tp: usize, fp: usize, fne: usize) -> (f64, f64, f64) {
     (precision, recall, f1)
 }
 
+/// Expected calibration error: the `(confidence, correct)` pairs grouped
+/// into `bins` equal-width bins of confidence, and the gap between each
+/// bin's mean confidence and its accuracy averaged, weighted by the bin's
+/// share. 0 for a model whose "80% sure" is right 80% of the time.
+pub fn calibration_error(predictions: &[(f32, bool)], bins: usize) -> f64 {
+    let mut sums = vec![(0usize, 0.0f64, 0usize); bins.max(1)]; // n, confidence, correct
+    for &(confidence, correct) in predictions {
+        let bin = ((f64::from(confidence) * bins as f64) as usize).min(sums.len() - 1);
+        sums[bin].0 += 1;
+        sums[bin].1 += f64::from(confidence);
+        sums[bin].2 += usize::from(correct);
+    }
+    let total = predictions.len().max(1) as f64;
+    sums.iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|&(_, confidence, correct)| (confidence - correct as f64).abs() / total)
+        .sum()
+}
+
 /// Per-label quality.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelScore {
@@ -61,6 +80,10 @@ pub struct Report {
     pub confusions: Vec<(String, String, usize)>,
     /// The threshold used.
     pub threshold: f32,
+    /// Expected calibration error of the top label's probability (10
+    /// bins), before any threshold: how far the confidences the agent sees
+    /// are from how often they are right.
+    pub calibration_error: f64,
 }
 
 /// Scores examples once so thresholds can be swept cheaply.
@@ -193,6 +216,11 @@ impl<'m> Evaluation<'m> {
             .collect();
         confusions.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
         let (in_scope_accuracy, oos_recall) = self.rates(threshold);
+        let confidences: Vec<(f32, bool)> = self
+            .scored
+            .iter()
+            .map(|s| (s.best_prob, self.model.linear.labels[s.best] == s.gold))
+            .collect();
         Report {
             examples: self.scored.len(),
             accuracy: correct as f64 / self.scored.len().max(1) as f64,
@@ -202,6 +230,33 @@ impl<'m> Evaluation<'m> {
             labels,
             confusions,
             threshold,
+            calibration_error: calibration_error(&confidences, 10),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_error_is_the_weighted_gap_between_confidence_and_accuracy() {
+        // Right as often as it says: 0.
+        let honest = [(0.75, true), (0.75, true), (0.75, true), (0.75, false)];
+        assert!(calibration_error(&honest, 10) < 1e-9);
+        // Always 90% sure, right half the time: 0.4.
+        let proud = [(0.9, true), (0.9, false)];
+        assert!((calibration_error(&proud, 10) - 0.4).abs() < 1e-6);
+        // A bin of four at 0.3 right three times, a bin of one at 1.0 right.
+        let mixed = [
+            (0.3, true),
+            (0.3, true),
+            (0.3, false),
+            (0.3, true),
+            (1.0, true),
+        ];
+        let expected = (0.3f64 - 0.75).abs() * 4.0 / 5.0;
+        assert!((calibration_error(&mixed, 10) - expected).abs() < 1e-6);
+        assert_eq!(calibration_error(&[], 10), 0.0);
     }
 }

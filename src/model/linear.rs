@@ -140,6 +140,24 @@ pub struct TrainConfig {
     pub seed: u64,
     /// How the weights are fitted.
     pub optimizer: Optimizer,
+    /// What training minimizes.
+    pub loss: Loss,
+}
+
+/// What training minimizes. Either way a served model turns its scores into
+/// probabilities by its [`Output`] (for intents a softmax whose temperature
+/// is fitted on validation data, so the confidences stay calibrated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Loss {
+    /// The log loss of the model's output (logistic regression).
+    #[default]
+    #[value(name = "log")]
+    Log,
+    /// One-vs-rest squared hinge, `max(0, 1 − t·s)²` per label with t = ±1
+    /// (a linear SVM): only examples near a label's boundary move its
+    /// weights.
+    #[value(name = "squared-hinge")]
+    SquaredHinge,
 }
 
 /// How a model's weights are fitted.
@@ -163,10 +181,11 @@ impl Default for TrainConfig {
         TrainConfig {
             bits: 20,
             epochs: 40,
-            learning_rate: 0.05,
+            learning_rate: 0.03,
             l2: 1e-6,
             seed: 7,
             optimizer: Optimizer::AdaGrad,
+            loss: Loss::SquaredHinge,
         }
     }
 }
@@ -471,7 +490,7 @@ impl LinearModel {
             for &i in &order {
                 let (v, y) = &data[i];
                 raw_scores(&self.weights, &self.bias, v, &mut scores);
-                loss += score_gradient(self.output, &mut scores, y);
+                loss += score_gradient(self.output, config.loss, &mut scores, y);
                 for (k, g) in scores.iter().enumerate() {
                     gb2[k] += g * g;
                     self.bias[k] -= config.learning_rate * g / gb2[k].sqrt();
@@ -502,10 +521,11 @@ impl LinearModel {
         let weights = self.weights.len();
         let mut x = std::mem::take(&mut self.weights);
         x.extend_from_slice(&self.bias);
-        let mut objective = LogLoss {
+        let mut objective = Regularized {
             data,
             classes: c,
             output: self.output,
+            loss: config.loss,
             l2: config.l2,
         };
         let settings = lbfgs::Settings {
@@ -577,17 +597,18 @@ impl LinearModel {
     }
 }
 
-/// The mean log loss of a linear model over weighted examples plus
+/// The mean loss of a linear model over weighted examples plus
 /// `l2 / 2 · ‖w‖²` (biases unpenalized), as a function of the weights
 /// (`rows × classes`, then the biases) for [`lbfgs`].
-struct LogLoss<'d> {
+struct Regularized<'d> {
     data: &'d [(Sparse, &'d [usize])],
     classes: usize,
     output: Output,
+    loss: Loss,
     l2: f32,
 }
 
-impl lbfgs::Objective for LogLoss<'_> {
+impl lbfgs::Objective for Regularized<'_> {
     fn evaluate(&mut self, x: &[f32], grad: &mut [f32]) -> f64 {
         let c = self.classes;
         let (weights, bias) = x.split_at(x.len() - c);
@@ -601,7 +622,7 @@ impl lbfgs::Objective for LogLoss<'_> {
         let mut scores = vec![0.0f32; c];
         for (v, y) in self.data {
             raw_scores(weights, bias, v, &mut scores);
-            loss += score_gradient(self.output, &mut scores, y);
+            loss += score_gradient(self.output, self.loss, &mut scores, y);
             for (b, g) in bias_grad.iter_mut().zip(&scores) {
                 *b += g / n;
             }
@@ -631,17 +652,27 @@ fn raw_scores(weights: &[f32], bias: &[f32], v: &Sparse, scores: &mut [f32]) {
     }
 }
 
-/// Turns `scores` into the gradient of the log loss with respect to them
-/// (for an example with labels `y`) and returns the loss.
-fn score_gradient(output: Output, scores: &mut [f32], y: &[usize]) -> f64 {
-    match output {
-        Output::Softmax => {
+/// Turns `scores` into the gradient of `loss` with respect to them (for an
+/// example with labels `y`) and returns the loss.
+fn score_gradient(output: Output, loss: Loss, scores: &mut [f32], y: &[usize]) -> f64 {
+    match (loss, output) {
+        (Loss::SquaredHinge, _) => {
+            let mut loss = 0.0;
+            for (k, s) in scores.iter_mut().enumerate() {
+                let t = if y.contains(&k) { 1.0 } else { -1.0 };
+                let slack = (1.0 - t * *s).max(0.0);
+                loss += f64::from(slack * slack);
+                *s = -2.0 * t * slack;
+            }
+            loss
+        }
+        (Loss::Log, Output::Softmax) => {
             softmax_in_place(scores, 1.0);
             let loss = -f64::from(scores[y[0]].max(1e-12).ln());
             scores[y[0]] -= 1.0;
             loss
         }
-        Output::Sigmoid => {
+        (Loss::Log, Output::Sigmoid) => {
             let mut loss = 0.0;
             for (k, s) in scores.iter_mut().enumerate() {
                 let p = sigmoid(*s);
@@ -674,19 +705,25 @@ mod tests {
         .iter()
         .map(|(t, y)| (t.to_string(), *y))
         .collect();
-        let config = TrainConfig {
-            bits: 16,
-            epochs: 30,
-            ..TrainConfig::default()
-        };
-        let a = LinearModel::train(&examples, labels.clone(), config, |_, _| {});
-        let b = LinearModel::train(&examples, labels, config, |_, _| {});
-        assert_eq!(a.weights, b.weights, "same seed, same model");
-        let p = a.probabilities(&Normalized::new("余额多少"));
-        assert!(p[0] > 0.6, "{p:?}");
-        let p = a.probabilities(&Normalized::new("my transactions please"));
-        assert!(p[1] > 0.6, "{p:?}");
-        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        for loss in [Loss::Log, Loss::SquaredHinge] {
+            let config = TrainConfig {
+                bits: 16,
+                epochs: 30,
+                loss,
+                ..TrainConfig::default()
+            };
+            let a = LinearModel::train(&examples, labels.clone(), config, |_, _| {});
+            let b = LinearModel::train(&examples, labels.clone(), config, |_, _| {});
+            assert_eq!(a.weights, b.weights, "{loss:?}: same seed, same model");
+            let p = a.probabilities(&Normalized::new("余额多少"));
+            assert!(p[0] > p[1], "{loss:?} {p:?}");
+            let p = a.probabilities(&Normalized::new("my transactions please"));
+            assert!(p[1] > p[0], "{loss:?} {p:?}");
+            assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+            if loss == Loss::Log {
+                assert!(p[1] > 0.6, "{p:?}");
+            }
+        }
     }
 
     #[test]
@@ -710,6 +747,7 @@ mod tests {
                 epochs: 100,
                 l2: 1e-4,
                 optimizer,
+                loss: Loss::Log,
                 ..TrainConfig::default()
             };
             let model = LinearModel::train_multilabel(&examples, labels.clone(), config, |_, _| {});

@@ -12,7 +12,7 @@ pub mod format;
 pub mod lbfgs;
 pub mod linear;
 
-pub use linear::{LinearModel, Optimizer, Output, TrainConfig};
+pub use linear::{LinearModel, Loss, Optimizer, Output, TrainConfig};
 
 use crate::{pipeline::normalize::Normalized, Error};
 use dataset::OUT_OF_SCOPE;
