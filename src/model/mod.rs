@@ -1,5 +1,6 @@
-//! The trainable intent classifier: hashed n-gram features, multinomial
-//! logistic regression, calibrated confidences, an out-of-scope threshold,
+//! The trainable intent classifier: hashed n-gram features, a linear model
+//! (a one-vs-rest squared hinge or a logistic regression), calibrated
+//! confidences, an out-of-scope threshold,
 //! training and evaluation. Pure Rust, no model download.
 
 pub mod commands;
