@@ -67,12 +67,14 @@ impl FeedbackLedger {
             .collect()
     }
 
-    /// The ledger of a call restored from the summary log. Ids that are not
-    /// of the form `sg-n` (no version wrote any) are ignored.
+    /// The ledger of a call restored from the summary log. A call that
+    /// showed n suggestions wrote `sg-1` … `sg-n`; other ids (none that this
+    /// service wrote, e.g. a damaged line's `sg-4000000000`) are ignored
+    /// rather than allowed to size the ledger.
     pub(super) fn from_map(map: &BTreeMap<String, Option<FeedbackAction>>) -> Self {
         let mut ledger = FeedbackLedger::default();
         for (id, action) in map {
-            if let Some(index) = Self::index(id) {
+            if let Some(index) = Self::index(id).filter(|&i| i < map.len()) {
                 if ledger.actions.len() <= index {
                     ledger.actions.resize(index + 1, None);
                 }
@@ -121,5 +123,9 @@ mod tests {
         let restored = FeedbackLedger::from_map(&map);
         assert_eq!(restored.counts(), counts);
         assert_eq!(restored.to_map(), map);
+        let mut damaged = map.clone();
+        damaged.insert("sg-4000000000".into(), Some(FeedbackAction::Accepted));
+        damaged.insert("note".into(), None);
+        assert_eq!(FeedbackLedger::from_map(&damaged).to_map(), map);
     }
 }
