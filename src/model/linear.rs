@@ -147,10 +147,9 @@ pub struct TrainConfig {
 /// What training minimizes. Either way a served model turns its scores into
 /// probabilities by its [`Output`] (for intents a softmax whose temperature
 /// is fitted on validation data, so the confidences stay calibrated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Loss {
     /// The log loss of the model's output (logistic regression).
-    #[default]
     #[value(name = "log")]
     Log,
     /// One-vs-rest squared hinge, `max(0, 1 − t·s)²` per label with t = ±1
@@ -165,7 +164,8 @@ pub enum Loss {
 pub enum Optimizer {
     /// Stochastic AdaGrad for `epochs` passes: stops short of the
     /// regularized optimum, which on the intent sets generalizes better
-    /// (CLINC150: 93.30% against 93.00% for L-BFGS at its best L2).
+    /// (CLINC150, log loss: 93.30% against 93.00% for L-BFGS at its best
+    /// L2; squared hinge: 93.37% against 93.17%).
     #[default]
     #[value(name = "adagrad")]
     AdaGrad,
