@@ -14,8 +14,8 @@ def rss(r, which):
     held = [t["server_rss_bytes"] for t in r["timeline"] if t.get("server_rss_bytes") and t["live_calls"] >= 0.99 * r["settings"]["calls"]]
     return {"max": max(values), "held_first": held[0] if held else 0, "held_last": held[-1] if held else 0}[which]
 
-print("| run | calls | finals/s | analysis p50 | p90 | p99 | p99.9 | max | suggestion p50 / p99 | errors | server RSS (held: first → last) | loadgen CPU |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| run | calls | finals/s | analysis p50 | p90 | p99 | p99.9 | max | suggestion p50 / p99 | errors | server RSS (held: first → last) | server CPU per segment message | loadgen CPU |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name in ["realistic-100", "realistic-1000", "realistic-5000", "realistic-10000-soak", "echo-realistic-10000", "burst-service", "burst-echo"]:
     r = load(name)
     if not r:
@@ -25,7 +25,9 @@ for name in ["realistic-100", "realistic-1000", "realistic-5000", "realistic-100
     errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "none"
     cpu = r.get("loadgen_cpu_s")
     cpu = f"{cpu:.0f} s ({100 * cpu / r['elapsed_s']:.0f}% of a core)" if cpu is not None else "n/a"
-    print(f"| {name} | {r['settings']['calls']} | {r['finals_per_s']:.0f} | {ms(a['p50'])} | {ms(a['p90'])} | {ms(a['p99'])} | {ms(a['p999'])} | {ms(a['max'])} | {ms(g['p50'])} / {ms(g['p99'])} | {errors} | {rss(r, 'held_first') >> 20} → {rss(r, 'held_last') >> 20} MB (max {rss(r, 'max') >> 20}) | {cpu} |")
+    server = r.get("server_cpu_s")
+    server = f"{1e6 * server / max(1, r['segments_sent']):.0f} µs ({100 * server / r['elapsed_s']:.0f}% of a core)" if server is not None else "n/a"
+    print(f"| {name} | {r['settings']['calls']} | {r['finals_per_s']:.0f} | {ms(a['p50'])} | {ms(a['p90'])} | {ms(a['p99'])} | {ms(a['p999'])} | {ms(a['max'])} | {ms(g['p50'])} / {ms(g['p99'])} | {errors} | {rss(r, 'held_first') >> 20} → {rss(r, 'held_last') >> 20} MB (max {rss(r, 'max') >> 20}) | {server} | {cpu} |")
 
 s, e = load("burst-service"), load("burst-echo")
 if s and e:

@@ -56,6 +56,10 @@ async fn realistic_load_completes_every_call_and_measures_every_final() {
     );
     assert_eq!(report.dropped_watcher_events, 0);
     assert!(report.timeline.iter().any(|t| t.server_rss_bytes.is_some()));
+    assert!(
+        report.server_cpu_s.is_some_and(|c| c >= 0.0),
+        "the server's CPU is measured with --server-pid"
+    );
     let json: serde_json::Value = serde_json::to_value(&report).unwrap();
     assert!(json["analysis_latency_us"]["p99"].as_u64().unwrap() > 0);
     let svg = chart::svg(&report);

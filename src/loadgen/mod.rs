@@ -15,7 +15,8 @@
 //! Measured with HDR histograms: final sent → its Analysis, and revision
 //! sent → the segment's first Suggestion; throughput; errors by status code;
 //! events watchers were told they missed; a per-second timeline (and the
-//! server's memory with `--server-pid`). [`stats::Report`] is written as
+//! server's memory and, over the whole run, its CPU time with
+//! `--server-pid`). [`stats::Report`] is written as
 //! JSON, [`chart::svg`] as an SVG chart.
 //!
 //! The load generator must not be the bottleneck: it is a task per call
@@ -107,7 +108,8 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() % 1_000_000_000);
     let started = Instant::now();
-    let cpu_before = cpu_seconds();
+    let cpu_before = cpu_seconds("self");
+    let server_cpu_before = options.server_pid.and_then(|p| cpu_seconds(&p.to_string()));
     let hold_end = started + options.ramp + options.duration;
     let mut slots = Vec::with_capacity(options.calls);
     for slot in 0..options.calls {
@@ -166,9 +168,12 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         eprintln!();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds()
-        .zip(cpu_before)
-        .map(|(after, before)| after - before);
+    let used = |now: Option<f64>, before: Option<f64>| now.zip(before).map(|(a, b)| a - b);
+    let cpu = used(cpu_seconds("self"), cpu_before);
+    let server_cpu = used(
+        options.server_pid.and_then(|p| cpu_seconds(&p.to_string())),
+        server_cpu_before,
+    );
     let mut stats = stats.lock();
     stats.tick(elapsed, options.server_pid.and_then(rss_bytes));
     Ok(stats.report(
@@ -184,6 +189,7 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         },
         elapsed,
         cpu,
+        server_cpu,
     ))
 }
 
@@ -400,10 +406,10 @@ async fn watch(mut client: Client, call_id: String, stats: Arc<Mutex<Stats>>) {
     }
 }
 
-/// CPU time (user + system) of this process, seconds (Linux; assumes the
-/// usual 100 clock ticks per second).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// CPU time (user + system) of process `pid` (`self` for this one),
+/// seconds (Linux; assumes the usual 100 clock ticks per second).
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name; utime and stime are the
     // 14th and 15th fields of the whole line.
     let rest = &stat[stat.rfind(')')? + 2..];

@@ -162,7 +162,13 @@ impl Stats {
     }
 
     /// The final report.
-    pub fn report(&self, settings: Settings, elapsed_s: f64, loadgen_cpu_s: Option<f64>) -> Report {
+    pub fn report(
+        &self,
+        settings: Settings,
+        elapsed_s: f64,
+        loadgen_cpu_s: Option<f64>,
+        server_cpu_s: Option<f64>,
+    ) -> Report {
         Report {
             settings,
             elapsed_s,
@@ -180,6 +186,7 @@ impl Stats {
             watcher_events: self.watcher_events,
             dropped_watcher_events: self.dropped_watcher_events,
             loadgen_cpu_s,
+            server_cpu_s,
             analysis_histogram_us: buckets(&self.analysis),
             timeline: self.timeline.clone(),
         }
@@ -260,6 +267,9 @@ pub struct Report {
     pub dropped_watcher_events: u64,
     /// CPU time the load generator itself used, seconds (Linux).
     pub loadgen_cpu_s: Option<f64>,
+    /// CPU time the server used during the run, seconds (Linux, with
+    /// `--server-pid`): with `segments_sent`, the server's cost per message.
+    pub server_cpu_s: Option<f64>,
     /// Analysis latency histogram: (upper bound µs, count).
     pub analysis_histogram_us: Vec<(u64, u64)>,
     /// Per-second samples.
@@ -284,7 +294,7 @@ pub fn summary(r: &Report) -> String {
          segments {} sent ({:.0}/s), finals {} ({:.0}/s), analyses {}, suggestions {}\n\
          segment → Analysis   µs: p50 {} p90 {} p99 {} p99.9 {} max {} (n={})\n\
          segment → Suggestion µs: p50 {} p90 {} p99 {} p99.9 {} max {} (n={})\n\
-         errors: {errors}; watcher events {} (dropped {}); loadgen CPU {}\n",
+         errors: {errors}; watcher events {} (dropped {}); loadgen CPU {}; server CPU {}\n",
         r.calls_started,
         r.calls_completed,
         r.elapsed_s,
@@ -311,9 +321,22 @@ pub fn summary(r: &Report) -> String {
         g.count,
         r.watcher_events,
         r.dropped_watcher_events,
-        r.loadgen_cpu_s.map_or("n/a".to_string(), |c| format!(
+        cpu_share(r.loadgen_cpu_s, r),
+        r.server_cpu_s
+            .map_or("n/a (no --server-pid)".to_string(), |c| format!(
+                "{}, {:.0} µs per segment message",
+                cpu_share(Some(c), r),
+                1e6 * c / r.segments_sent.max(1) as f64
+            )),
+    )
+}
+
+/// CPU seconds and the share of one core they are over the run.
+fn cpu_share(seconds: Option<f64>, r: &Report) -> String {
+    seconds.map_or("n/a".to_string(), |c| {
+        format!(
             "{c:.1} s ({:.0}% of one core)",
             100.0 * c / r.elapsed_s.max(1e-9)
-        )),
-    )
+        )
+    })
 }
