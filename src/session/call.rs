@@ -419,9 +419,7 @@ impl Call {
                 Payload::Summary(s) => (**s).clone(),
                 _ => unreachable!("the summary event holds a summary"),
             };
-            let counts = state.feedback.counts();
-            summary.suggestions_accepted = counts.accepted;
-            summary.suggestions_dismissed = counts.dismissed;
+            summary.apply_late_feedback(state.feedback.counts());
             let mut updated = (**event).clone();
             updated.payload = Payload::Summary(Box::new(summary));
             state.summary = Some(Arc::new(updated));

@@ -562,6 +562,46 @@ mod tests {
     }
 
     #[test]
+    fn feedback_after_hang_up_updates_the_kept_summary_and_its_text() {
+        let registry = Registry::new(Limits::default());
+        let attachment = registry.attach(start("late")).unwrap();
+        let segment = crate::session::Segment {
+            id: "c1".into(),
+            speaker: crate::pipeline::Speaker::Customer,
+            text: "我的卡丢了，我好担心".into(),
+            is_final: true,
+            start_ms: 0,
+            end_ms: 1500,
+        };
+        let pipeline = crate::pipeline::Pipeline::new();
+        attachment
+            .call
+            .process_segment(&pipeline, &segment, Instant::now())
+            .unwrap();
+        registry.finish(&attachment.call, "hangup").unwrap();
+        let before = attachment.call.summary().unwrap();
+        assert!(before.suggestions_shown >= 1, "{before:?}");
+        assert!(before.text.contains("采纳0条"), "{}", before.text);
+        let first = registry
+            .feedback(
+                &Tenant::default(),
+                attachment.call.id(),
+                "sg-1",
+                FeedbackAction::Accepted,
+            )
+            .unwrap();
+        assert!(first);
+        let after = attachment.call.summary().unwrap();
+        assert_eq!(after.suggestions_accepted, 1);
+        assert!(after.text.contains("采纳1条"), "{}", after.text);
+        assert_eq!(
+            after.text.replace("采纳1条", "采纳0条"),
+            before.text,
+            "only the count changed"
+        );
+    }
+
+    #[test]
     fn ended_calls_expire_after_the_retention_time() {
         let registry = Registry::new(Limits {
             summary_retention: Duration::from_secs(60),

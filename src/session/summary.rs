@@ -232,10 +232,13 @@ impl CallStats {
             agent: &agent,
             customer_turns: self.customer.turns,
             checklist: &checklist,
-            shown,
-            accepted,
-            alerts: self.alerts.len(),
-            follow_ups: follow_ups.len(),
+            tally: Tally {
+                lang,
+                shown,
+                accepted,
+                alerts: self.alerts.len(),
+                follow_ups: follow_ups.len(),
+            },
         }
         .to_string();
         CallSummary {
@@ -272,10 +275,61 @@ struct Written<'a> {
     agent: &'a SpeechStats,
     customer_turns: u32,
     checklist: &'a [ChecklistResult],
+    tally: Tally,
+}
+
+/// The written summary's last sentence: what the assist did in the call.
+/// Rendered from numbers the summary also carries as fields, so feedback
+/// that arrives after hang-up can rewrite it (see
+/// [`CallSummary::apply_late_feedback`]).
+struct Tally {
+    lang: Lang,
     shown: u32,
     accepted: u32,
     alerts: usize,
     follow_ups: usize,
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.lang {
+            Lang::Zh => write!(
+                f,
+                "展示建议{}条，采纳{}条；告警{}次；待跟进{}项。",
+                self.shown, self.accepted, self.alerts, self.follow_ups
+            ),
+            Lang::En => write!(
+                f,
+                " {} suggestions shown, {} used; {} alerts; {} follow-ups.",
+                self.shown, self.accepted, self.alerts, self.follow_ups
+            ),
+        }
+    }
+}
+
+impl CallSummary {
+    /// Applies feedback given after hang-up to a kept summary: the
+    /// accepted and dismissed counts, and the written summary's last
+    /// sentence that reports them.
+    pub(super) fn apply_late_feedback(&mut self, counts: FeedbackCounts) {
+        let lang = Lang::of(Language::from_code(&self.language_code).unwrap_or(Language::EnUs));
+        let before = self.tally(lang).to_string();
+        self.suggestions_accepted = counts.accepted;
+        self.suggestions_dismissed = counts.dismissed;
+        if let Some(body) = self.text.strip_suffix(&before) {
+            self.text = format!("{body}{}", self.tally(lang));
+        }
+    }
+
+    fn tally(&self, lang: Lang) -> Tally {
+        Tally {
+            lang,
+            shown: self.suggestions_shown,
+            accepted: self.suggestions_accepted,
+            alerts: self.alerts_raised as usize,
+            follow_ups: self.follow_ups.len(),
+        }
+    }
 }
 
 impl std::fmt::Display for Written<'_> {
@@ -317,11 +371,6 @@ impl std::fmt::Display for Written<'_> {
                     }
                     write!(f, "。")?;
                 }
-                write!(
-                    f,
-                    "展示建议{}条，采纳{}条；告警{}次；待跟进{}项。",
-                    self.shown, self.accepted, self.alerts, self.follow_ups
-                )
             }
             Lang::En => {
                 match &self.primary {
@@ -351,12 +400,8 @@ impl std::fmt::Display for Written<'_> {
                     }
                     write!(f, ".")?;
                 }
-                write!(
-                    f,
-                    " {} suggestions shown, {} used; {} alerts; {} follow-ups.",
-                    self.shown, self.accepted, self.alerts, self.follow_ups
-                )
             }
         }
+        self.tally.fmt(f)
     }
 }
