@@ -108,8 +108,9 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() % 1_000_000_000);
     let started = Instant::now();
+    let server_cpu_seconds = || options.server_pid.and_then(|p| cpu_seconds(&p.to_string()));
     let cpu_before = cpu_seconds("self");
-    let server_cpu_before = options.server_pid.and_then(|p| cpu_seconds(&p.to_string()));
+    let server_cpu_before = server_cpu_seconds();
     let hold_end = started + options.ramp + options.duration;
     let mut slots = Vec::with_capacity(options.calls);
     for slot in 0..options.calls {
@@ -170,10 +171,7 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
     let elapsed = started.elapsed().as_secs_f64();
     let used = |now: Option<f64>, before: Option<f64>| now.zip(before).map(|(a, b)| a - b);
     let cpu = used(cpu_seconds("self"), cpu_before);
-    let server_cpu = used(
-        options.server_pid.and_then(|p| cpu_seconds(&p.to_string())),
-        server_cpu_before,
-    );
+    let server_cpu = used(server_cpu_seconds(), server_cpu_before);
     let mut stats = stats.lock();
     stats.tick(elapsed, options.server_pid.and_then(rss_bytes));
     Ok(stats.report(

@@ -1,5 +1,5 @@
 //! Limited-memory BFGS: minimizes a smooth convex function (here the
-//! L2-regularized log loss of a linear model over the whole training set)
+//! L2-regularized loss of a linear model over the whole training set)
 //! from its value and gradient, with a backtracking line search.
 //!
 //! Full-batch L-BFGS reaches the regularized optimum that stochastic

@@ -1,6 +1,8 @@
-//! A multinomial logistic-regression classifier over hashed n-gram features
-//! (TF-IDF weighted, L2-normalized), trained with AdaGrad, calibrated by
-//! temperature scaling, with an out-of-scope threshold.
+//! A linear classifier over hashed n-gram features (TF-IDF weighted,
+//! L2-normalized): trained on a one-vs-rest squared hinge or a log loss
+//! ([`Loss`]) by AdaGrad or L-BFGS ([`Optimizer`]), its scores turned into
+//! probabilities by a softmax or per-label sigmoids ([`Output`]) calibrated
+//! by temperature scaling, with an out-of-scope threshold.
 //!
 //! Only buckets seen in training carry weights (sparse SGD never touches the
 //! others), so the model stores one row per seen bucket: its IDF and one
@@ -413,7 +415,7 @@ impl LinearModel {
         Self::fit(&texts, &targets, labels, config, Output::Sigmoid, progress)
     }
 
-    /// Fits the log loss of `output` with `config.optimizer`: `targets[i]`
+    /// Fits `config.loss` with `config.optimizer`: `targets[i]`
     /// holds the labels of `texts[i]` (exactly one for softmax).
     fn fit(
         texts: &[&str],
@@ -509,7 +511,7 @@ impl LinearModel {
         }
     }
 
-    /// Full-batch L-BFGS to the optimum of the mean log loss plus
+    /// Full-batch L-BFGS to the optimum of the mean `config.loss` plus
     /// `config.l2 / 2 · ‖w‖²`, at most `config.epochs` iterations.
     fn lbfgs(
         &mut self,

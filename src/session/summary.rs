@@ -219,29 +219,7 @@ impl CallStats {
                 .and_then(|p| p.intent(intent, lang))
                 .map_or_else(|| intent.to_string(), |t| t.label.clone())
         };
-        let text = Written {
-            lang,
-            primary: (primary != OUT_OF_SCOPE).then(|| label(primary)),
-            others: self
-                .intents
-                .iter()
-                .filter(|(i, _)| &**i != primary)
-                .map(|(i, _)| label(i))
-                .collect(),
-            peak: peak_emotion.as_ref().map(|p| p.emotion),
-            agent: &agent,
-            customer_turns: self.customer.turns,
-            checklist: &checklist,
-            tally: Tally {
-                lang,
-                shown,
-                accepted,
-                alerts: self.alerts.len(),
-                follow_ups: follow_ups.len(),
-            },
-        }
-        .to_string();
-        CallSummary {
+        let mut summary = CallSummary {
             call_id: call_id.to_string(),
             primary_intent: primary.to_string(),
             intents: self.intents.iter().map(|(i, _)| i.to_string()).collect(),
@@ -258,11 +236,28 @@ impl CallStats {
             follow_ups,
             agent_stats: agent,
             customer_stats: self.customer,
-            text,
+            text: String::new(),
             peak_emotion,
             checklist,
             agent_talk_ratio,
+        };
+        summary.text = Written {
+            lang,
+            primary: (primary != OUT_OF_SCOPE).then(|| label(primary)),
+            others: self
+                .intents
+                .iter()
+                .filter(|(i, _)| &**i != primary)
+                .map(|(i, _)| label(i))
+                .collect(),
+            peak: summary.peak_emotion.as_ref().map(|p| p.emotion),
+            agent: &summary.agent_stats,
+            customer_turns: summary.customer_stats.turns,
+            checklist: &summary.checklist,
+            tally: summary.tally(lang),
         }
+        .to_string();
+        summary
     }
 }
 
@@ -279,8 +274,8 @@ struct Written<'a> {
 }
 
 /// The written summary's last sentence: what the assist did in the call.
-/// Rendered from numbers the summary also carries as fields, so feedback
-/// that arrives after hang-up can rewrite it (see
+/// Rendered from the summary's own fields ([`CallSummary::tally`]), so
+/// feedback that arrives after hang-up can rewrite it (see
 /// [`CallSummary::apply_late_feedback`]).
 struct Tally {
     lang: Lang,
@@ -321,6 +316,7 @@ impl CallSummary {
         }
     }
 
+    /// The numbers of the written summary's last sentence.
     fn tally(&self, lang: Lang) -> Tally {
         Tally {
             lang,
