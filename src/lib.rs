@@ -42,6 +42,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod encoder;
 pub mod error;
 pub mod grpc;
 pub mod http;
