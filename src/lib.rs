@@ -53,6 +53,7 @@ pub mod pipeline;
 pub mod playbook;
 pub mod replay;
 pub mod rng;
+pub mod semantic;
 pub mod server;
 pub mod session;
 pub mod telemetry;

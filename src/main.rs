@@ -123,6 +123,10 @@ enum Command {
         /// Rows of the per-label table.
         #[arg(long, default_value_t = 20)]
         rows: usize,
+        /// Evaluate the semantic tier: this head (from `train-semantic`)
+        /// mixed with the model, on the cached encoder's embeddings.
+        #[arg(long, value_name = "HEAD")]
+        semantic: Option<PathBuf>,
     },
     /// Measure the emotion cues on a public emotion data set.
     EvalEmotions {
@@ -163,6 +167,35 @@ enum Command {
         #[arg(long, default_value_t = 0.3)]
         min_weight: f32,
     },
+    /// Train the semantic tier's intent head on the encoder's embeddings
+    /// of the same data as an n-gram model (`train`), mixed with it.
+    TrainSemantic {
+        /// Training data; repeatable (the n-gram model's, in its order).
+        #[arg(long, required = true, value_name = "FILE")]
+        data: Vec<PathBuf>,
+        /// Extra validation data; repeatable.
+        #[arg(long, value_name = "FILE")]
+        val: Vec<PathBuf>,
+        /// Share of the training data held out (as `train --holdout`).
+        #[arg(long, default_value_t = 0.15)]
+        holdout: f64,
+        /// The n-gram model to mix with (default: the embedded bank model).
+        #[arg(long, value_name = "MODEL")]
+        base: Option<PathBuf>,
+        /// The encoder model file (default: the cached one, fetched if
+        /// missing).
+        #[arg(long, value_name = "FILE")]
+        encoder: Option<PathBuf>,
+        /// L2 penalty of the head.
+        #[arg(long, default_value_t = 1e-3)]
+        l2: f32,
+        /// Where to write the head.
+        #[arg(long, value_name = "HEAD")]
+        out: PathBuf,
+    },
+    /// Fetch the encoder's weights into the cache (what `serve` does in the
+    /// background on first start) and print the model file's path.
+    FetchEncoder,
     /// Stream a recorded call to a running server and print the assists live.
     Replay {
         /// The recording (JSON Lines, see examples/calls/).
@@ -336,6 +369,7 @@ async fn main() -> ExitCode {
             holdout,
             threshold,
             rows,
+            semantic,
         } => {
             let model = match model {
                 Some(path) => std::fs::read(&path)
@@ -343,6 +377,25 @@ async fn main() -> ExitCode {
                     .and_then(|b| IntentModel::decode(&b)),
                 None => Ok((*callassist::pipeline::intent::default_model()).clone()),
             };
+            if let Some(head) = semantic {
+                let cache =
+                    callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok());
+                return report(model.and_then(|model| {
+                    let head = std::fs::read(&head)
+                        .map_err(|e| callassist::Error::Io(format!("{}: {e}", head.display())))?;
+                    let head = callassist::semantic::head::IntentHead::decode(&head)
+                        .map_err(callassist::Error::Io)?;
+                    let encoder = fetch_encoder(&cache)?;
+                    callassist::semantic::train::eval(
+                        &model,
+                        &head,
+                        &encoder,
+                        &cache,
+                        &data,
+                        &mut std::io::stdout(),
+                    )
+                }));
+            }
             let args = commands::EvalArgs {
                 data,
                 holdout,
@@ -400,6 +453,51 @@ async fn main() -> ExitCode {
                 )
                 .map(|_| ()),
             )
+        }
+        Command::TrainSemantic {
+            data,
+            val,
+            holdout,
+            base,
+            encoder,
+            l2,
+            out,
+        } => {
+            let base = match base {
+                Some(path) => std::fs::read(&path)
+                    .map_err(|e| callassist::Error::Io(format!("{}: {e}", path.display())))
+                    .and_then(|b| IntentModel::decode(&b)),
+                None => Ok((*callassist::pipeline::intent::default_model()).clone()),
+            };
+            let cache =
+                callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok());
+            let encoder = match encoder {
+                Some(path) => Ok(path),
+                None => fetch_encoder(&cache),
+            };
+            report(base.and_then(|base| {
+                let args = callassist::semantic::train::Args {
+                    data,
+                    val,
+                    holdout,
+                    base,
+                    encoder: encoder?,
+                    cache: cache.clone(),
+                    l2,
+                    out,
+                };
+                callassist::semantic::train::train(
+                    &args,
+                    &mut std::io::stdout(),
+                    &mut std::io::stderr(),
+                )
+                .map(|_| ())
+            }))
+        }
+        Command::FetchEncoder => {
+            let cache =
+                callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok());
+            report(fetch_encoder(&cache).map(|path| println!("{}", path.display())))
         }
         Command::Loadgen {
             target,
@@ -540,4 +638,11 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutdown signal received");
+}
+
+/// The cached encoder model file, fetched with progress on standard error
+/// if missing.
+fn fetch_encoder(cache: &std::path::Path) -> Result<PathBuf, callassist::Error> {
+    callassist::semantic::weights::ensure(cache, &mut |line| eprintln!("{line}"))
+        .map_err(callassist::Error::Io)
 }

@@ -23,6 +23,28 @@ use tracing::{info, warn};
 /// The fully-qualified name of the service, as health checks name it.
 pub const SERVICE_NAME: &str = "callassist.v1.CallAssistService";
 
+/// The health name that reports the semantic tier: SERVING when the
+/// encoder decides customer finals, NOT_SERVING while it loads or when it
+/// is off or unavailable (the service itself serves either way).
+pub const SEMANTIC_HEALTH_NAME: &str = "callassist.semantic";
+
+/// Loads the semantic tier and mirrors its state on [`SEMANTIC_HEALTH_NAME`].
+async fn semantic_health(
+    tier: Arc<crate::semantic::SemanticTier>,
+    settings: crate::config::Semantic,
+    health: tonic_health::server::HealthReporter,
+) {
+    health
+        .set_service_status(SEMANTIC_HEALTH_NAME, ServingStatus::NotServing)
+        .await;
+    crate::semantic::load(tier.clone(), settings).await;
+    if tier.state() == crate::semantic::State::Ready {
+        health
+            .set_service_status(SEMANTIC_HEALTH_NAME, ServingStatus::Serving)
+            .await;
+    }
+}
+
 /// Serves on `listener` until `shutdown` resolves, then drains: health turns
 /// NOT_SERVING, new calls are refused, every live call ends with a summary
 /// sent to its client and watchers, and the server waits for streams to
@@ -88,11 +110,15 @@ pub async fn serve_with_http(
         pipeline.set_playbook(Arc::new(playbook));
     }
     let draining = CancellationToken::new();
+    let semantic = Arc::new(crate::semantic::SemanticTier::new(
+        crate::semantic::State::Loading,
+    ));
     let service = CallAssist::new(
         registry.clone(),
         pipeline.clone(),
         draining.clone(),
         config.max_segment_bytes,
+        semantic.clone(),
     );
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -178,6 +204,13 @@ pub async fn serve_with_http(
         health
             .set_service_status(name, ServingStatus::Serving)
             .await;
+    }
+    if !config.echo {
+        tokio::spawn(semantic_health(
+            semantic.clone(),
+            config.semantic.clone(),
+            health.clone(),
+        ));
     }
     if config.echo {
         warn!("serving the no-op echo service (load-test comparison), not the assist");

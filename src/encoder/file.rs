@@ -145,7 +145,12 @@ impl<'a> ModelFile<'a> {
         let _type_vocab = r.count("token types", 16)?;
         let eps = r.f32("eps")?;
         let qk = r.count("block size", 1024)?;
-        if qk != QK || heads == 0 || hidden % heads != 0 || hidden % QK != 0 || ff % QK != 0 {
+        if qk != QK
+            || heads == 0
+            || !hidden.is_multiple_of(heads)
+            || !hidden.is_multiple_of(QK)
+            || !ff.is_multiple_of(QK)
+        {
             return Err(EncoderError::Format(format!(
                 "unsupported shape: hidden {hidden}, heads {heads}, ff {ff}, block {qk}"
             )));
@@ -223,7 +228,7 @@ impl<'a> ModelFile<'a> {
                 .ok_or_else(|| EncoderError::Format(format!("tensor {name} out of bounds")))?;
             let expected = match dtype {
                 0 => len * 4,
-                1 if len % QK == 0 => len / QK * Q4_BLOCK_BYTES,
+                1 if len.is_multiple_of(QK) => len / QK * Q4_BLOCK_BYTES,
                 _ => usize::MAX,
             };
             if expected != nbytes {

@@ -29,7 +29,7 @@ pub struct Linear {
 impl Linear {
     /// Builds the layer from row-major weights `[outputs][inputs]`.
     pub fn new(weights: &[f32], bias: Vec<f32>, inputs: usize, outputs: usize) -> Self {
-        assert!(outputs % (2 * LANES) == 0 && weights.len() == inputs * outputs);
+        assert!(outputs.is_multiple_of(2 * LANES) && weights.len() == inputs * outputs);
         let mut panels = vec![0.0; weights.len()];
         for (row, w) in weights.chunks_exact(inputs).enumerate() {
             let (panel, lane) = (row / LANES, row % LANES);

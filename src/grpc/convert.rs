@@ -3,6 +3,7 @@
 
 use crate::{
     pb,
+    pipeline::Tier,
     pipeline::{
         Alert, AlertKind, Analysis, Emotion, EmotionCue, Entity, Language, Speaker, Suggestion,
         SuggestionKind,
@@ -155,6 +156,10 @@ pub fn analysis(a: &Analysis) -> pb::Analysis {
         is_final: a.is_final,
         intent_carried_over: a.intent_carried_over,
         text: a.text.clone(),
+        tier: match a.tier {
+            Tier::Fast => pb::AnalysisTier::Fast,
+            Tier::Semantic => pb::AnalysisTier::Semantic,
+        } as i32,
     }
 }
 

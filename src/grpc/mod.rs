@@ -12,7 +12,8 @@ use crate::{
     pb::{
         self, call_assist_service_server::CallAssistService, stream_call_request::Event as Inbound,
     },
-    pipeline::{pii, CallContext, Pipeline, Speaker, Timing, Utterance},
+    pipeline::{pii, CallContext, Pipeline, Speaker, Tier, Timing, Utterance},
+    semantic::SemanticTier,
     session::{Attachment, CallId, Event, Payload, Registry, Subscription},
     Error,
 };
@@ -48,6 +49,9 @@ pub struct CallAssist {
     shutdown: CancellationToken,
     /// Longest accepted segment or utterance text, in bytes.
     max_text_bytes: usize,
+    /// The encoder, once loaded: customer finals are embedded here and
+    /// decided by the semantic tier.
+    semantic: Arc<SemanticTier>,
 }
 
 impl CallAssist {
@@ -57,13 +61,36 @@ impl CallAssist {
         pipeline: Arc<Pipeline>,
         shutdown: CancellationToken,
         max_text_bytes: usize,
+        semantic: Arc<SemanticTier>,
     ) -> Self {
         CallAssist {
             registry,
             pipeline,
             shutdown,
             max_text_bytes,
+            semantic,
         }
+    }
+
+    /// The embedding of a customer's final turn when the semantic tier can
+    /// take it (loaded, the model has a head, capacity within the budget);
+    /// counts which tier decides. Interims and agent turns stay on the
+    /// fast tier.
+    async fn embedding(&self, speaker: Speaker, is_final: bool, text: &str) -> Option<Vec<f32>> {
+        if speaker != Speaker::Customer || !is_final {
+            return None;
+        }
+        let embedding = if self.pipeline.has_semantic_head() {
+            self.semantic.embed(text).await
+        } else {
+            None
+        };
+        instruments::tier_decision(if embedding.is_some() {
+            Tier::Semantic
+        } else {
+            Tier::Fast
+        });
+        embedding
     }
 }
 
@@ -152,7 +179,9 @@ impl CallAssistService for CallAssist {
             0 => Speaker::Customer,
             value => convert::speaker(value, "speaker")?,
         };
+        let embedding = self.embedding(speaker, true, &request.text).await;
         let utterance = Utterance {
+            embedding: embedding.as_deref(),
             text: &request.text,
             speaker,
             language: convert::language(&request.language_code, "language_code")?,
@@ -276,8 +305,15 @@ impl CallAssist {
                         let span = tracing::debug_span!("segment", segment_id = %segment.segment_id, is_final = segment.is_final);
                         async {
                             let segment = convert::segment(segment, self.max_text_bytes)?;
-                            let events =
-                                call.process_segment(&self.pipeline, &segment, received)?;
+                            let embedding = self
+                                .embedding(segment.speaker, segment.is_final, &segment.text)
+                                .await;
+                            let events = call.process_segment(
+                                &self.pipeline,
+                                &segment,
+                                embedding.as_deref(),
+                                received,
+                            )?;
                             instruments::segment(
                                 segment.speaker,
                                 segment.is_final,

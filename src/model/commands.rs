@@ -28,7 +28,7 @@ pub struct TrainArgs {
     pub config: TrainConfig,
 }
 
-fn load_all(paths: &[PathBuf]) -> Result<Vec<Example>, Error> {
+pub(crate) fn load_all(paths: &[PathBuf]) -> Result<Vec<Example>, Error> {
     let mut all = Vec::new();
     for p in paths {
         all.extend(dataset::load(p)?);
@@ -36,7 +36,7 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Example>, Error> {
     Ok(all)
 }
 
-fn pairs(examples: &[Example]) -> Vec<(String, String)> {
+pub(crate) fn pairs(examples: &[Example]) -> Vec<(String, String)> {
     examples
         .iter()
         .map(|e| (e.text.clone(), e.label.clone()))
@@ -177,7 +177,14 @@ fn pct(x: Option<f64>) -> String {
     x.map_or("—".into(), |x| format!("{:.2}%", x * 100.0))
 }
 
-fn print_report(evaluation: &Evaluation<'_>, threshold: f32, rows: usize, out: &mut impl Write) {
+/// Prints an evaluation's report (accuracy, calibration, out-of-scope,
+/// worst labels, confusions).
+pub fn print_report(
+    evaluation: &Evaluation<'_>,
+    threshold: f32,
+    rows: usize,
+    out: &mut impl Write,
+) {
     let r = evaluation.report(threshold);
     let no_threshold = evaluation.report(0.0);
     let _ = writeln!(out, "examples            {}", r.examples);

@@ -95,10 +95,24 @@ pub struct Evaluation<'m> {
 impl<'m> Evaluation<'m> {
     /// Runs the model over `(text, gold label)` pairs.
     pub fn new(model: &'m IntentModel, examples: &[(String, String)]) -> Self {
+        Self::scored_by(model, examples, |_, text| {
+            model.linear.probabilities(&Normalized::new(text))
+        })
+    }
+
+    /// Scores `(text, gold label)` pairs with other probabilities of the
+    /// model's labels (`probabilities(index, text)`, e.g. the semantic
+    /// tier's mix).
+    pub fn scored_by(
+        model: &'m IntentModel,
+        examples: &[(String, String)],
+        mut probabilities: impl FnMut(usize, &str) -> Vec<f32>,
+    ) -> Self {
         let scored = examples
             .iter()
-            .map(|(text, gold)| {
-                let p = model.linear.probabilities(&Normalized::new(text));
+            .enumerate()
+            .map(|(i, (text, gold))| {
+                let p = probabilities(i, text);
                 let (best, best_prob) =
                     p.iter().enumerate().fold(
                         (0, f32::MIN),

@@ -57,14 +57,20 @@ impl IntentModel {
     /// probability is below the threshold).
     pub fn rank(&self, text: &Normalized<'_>, k: usize) -> (Vec<Ranked>, bool) {
         let p = self.linear.probabilities(text);
+        self.rank_probabilities(&p, self.linear.oos_threshold, k)
+    }
+
+    /// [`IntentModel::rank`] for given probabilities of the model's labels
+    /// (the semantic tier's mix) and out-of-scope threshold.
+    pub fn rank_probabilities(&self, p: &[f32], threshold: f32, k: usize) -> (Vec<Ranked>, bool) {
         let mut ranked: Vec<Ranked> = p
             .iter()
             .enumerate()
             .map(|(label, &probability)| Ranked { label, probability })
             .collect();
         ranked.sort_by(|a, b| b.probability.total_cmp(&a.probability));
-        let rejected = self.label(ranked[0].label) == OUT_OF_SCOPE
-            || ranked[0].probability < self.linear.oos_threshold;
+        let rejected =
+            self.label(ranked[0].label) == OUT_OF_SCOPE || ranked[0].probability < threshold;
         ranked.retain(|r| self.label(r.label) != OUT_OF_SCOPE);
         ranked.truncate(k);
         (ranked, rejected)

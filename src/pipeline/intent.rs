@@ -4,8 +4,8 @@
 //! Mandarin and English; `callassist serve --model FILE` serves another one
 //! trained with `callassist train`.
 
-use super::{normalize::Normalized, IntentId, IntentPrediction};
-use crate::model::IntentModel;
+use super::{normalize::Normalized, IntentId, IntentPrediction, Tier};
+use crate::{model::IntentModel, semantic::head::IntentHead};
 use std::sync::{Arc, OnceLock};
 
 /// The intent id returned when nothing fits.
@@ -52,6 +52,8 @@ pub struct IntentClassifier {
     ids: Vec<IntentId>,
     /// The id returned for rejected utterances.
     out_of_scope: IntentId,
+    /// The semantic tier's head for this model (same labels), if any.
+    head: Option<Arc<IntentHead>>,
 }
 
 impl Default for IntentClassifier {
@@ -69,11 +71,34 @@ impl IntentClassifier {
             .iter()
             .map(|l| IntentId::from(l.as_str()))
             .collect();
+        // The embedded head serves the embedded model (same labels).
+        let head =
+            Some(crate::semantic::default_head()).filter(|h| h.labels == model.linear.labels);
         IntentClassifier {
             model,
             ids,
             out_of_scope: IntentId::from(OUT_OF_SCOPE),
+            head,
         }
+    }
+
+    /// Uses `head` (or none) for turns that carry an embedding; a head
+    /// for other labels is refused.
+    pub fn with_head(mut self, head: Option<Arc<IntentHead>>) -> Result<Self, String> {
+        if let Some(h) = &head {
+            if h.labels != self.model.linear.labels {
+                return Err(
+                    "the semantic head was trained for another intent model (labels differ)".into(),
+                );
+            }
+        }
+        self.head = head;
+        Ok(self)
+    }
+
+    /// Whether turns with an embedding can be decided by the semantic tier.
+    pub fn has_head(&self) -> bool {
+        self.head.is_some()
     }
 
     /// The intent ids the model knows, `out_of_scope` excluded.
@@ -85,7 +110,32 @@ impl IntentClassifier {
     /// confidence and the next ones, or `out_of_scope` (with the best
     /// in-scope candidates as alternatives) when the model rejects it.
     pub fn classify(&self, text: &Normalized<'_>) -> IntentPrediction {
-        let (ranked, rejected) = self.model.rank(text, MAX_ALTERNATIVES + 1);
+        self.classify_with(text, None).0
+    }
+
+    /// [`IntentClassifier::classify`] with the turn's embedding: when
+    /// there is one and a head, the semantic tier decides.
+    pub fn classify_with(
+        &self,
+        text: &Normalized<'_>,
+        embedding: Option<&[f32]>,
+    ) -> (IntentPrediction, Tier) {
+        let ngram = self.model.linear.probabilities(text);
+        let (p, threshold, tier) = match (embedding, &self.head) {
+            (Some(e), Some(head)) if e.len() == head.dim() => (
+                head.probabilities(e, &ngram),
+                head.oos_threshold,
+                Tier::Semantic,
+            ),
+            _ => (ngram, self.model.linear.oos_threshold, Tier::Fast),
+        };
+        let (ranked, rejected) = self
+            .model
+            .rank_probabilities(&p, threshold, MAX_ALTERNATIVES + 1);
+        (self.prediction(&ranked, rejected), tier)
+    }
+
+    fn prediction(&self, ranked: &[crate::model::Ranked], rejected: bool) -> IntentPrediction {
         let mut scored = ranked
             .iter()
             .map(|r| (self.ids[r.label].clone(), r.probability));

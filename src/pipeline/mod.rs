@@ -117,6 +117,12 @@ impl Pipeline {
         }
     }
 
+    /// Whether turns with an embedding are decided by the semantic tier
+    /// (the intent model has a head).
+    pub fn has_semantic_head(&self) -> bool {
+        self.classifier.has_head()
+    }
+
     /// Leaves personal data unmasked in the pipeline's output (for consoles
     /// that are all trusted); summaries and logs are masked regardless.
     pub fn with_raw_personal_data(mut self) -> Self {
@@ -175,7 +181,10 @@ impl Pipeline {
         context: &CallContext,
     ) -> Analysis {
         let language = utterance.language.unwrap_or(normalized.language);
-        let mut intent = timed(Stage::Classify, || self.classifier.classify(normalized));
+        let (mut intent, tier) = timed(Stage::Classify, || {
+            self.classifier
+                .classify_with(normalized, utterance.embedding)
+        });
         let mut intent_carried_over = false;
         // A turn that names no need of its own (out of scope, or no intent
         // the model is sure of) keeps the call's current need.
@@ -199,6 +208,7 @@ impl Pipeline {
             entities: timed(Stage::Entities, || entities::extract(normalized)),
             is_final: utterance.is_final,
             intent_carried_over,
+            tier,
             text: utterance.text.to_string(),
         }
     }

@@ -864,7 +864,7 @@ fn zh_emotion(emotion: Emotion) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::{EmotionCue, IntentPrediction, Language, Pipeline, Utterance};
+    use crate::pipeline::{EmotionCue, IntentPrediction, Language, Pipeline, Tier, Utterance};
 
     /// A call driven turn by turn through the pipeline, committing finals
     /// the way the session does.
@@ -898,6 +898,7 @@ mod tests {
             };
             self.clock = timing.end_ms;
             let u = Utterance {
+                embedding: None,
                 text,
                 speaker,
                 language: Some(Language::ZhCn),
@@ -948,6 +949,7 @@ mod tests {
             entities: Vec::new(),
             is_final: true,
             intent_carried_over: false,
+            tier: Tier::Fast,
             text: String::new(),
         }
     }

@@ -69,6 +69,29 @@ pub struct Utterance<'a> {
     pub language: Option<Language>,
     /// Whether this is the final hypothesis of its segment.
     pub is_final: bool,
+    /// The encoder's embedding of the text, when the semantic tier took
+    /// this turn (see [`crate::semantic`]); `None`: the fast tier decides.
+    pub embedding: Option<&'a [f32]>,
+}
+
+/// Which tier decided an utterance's intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tier {
+    /// The n-gram model alone (always on, microseconds).
+    #[default]
+    Fast,
+    /// The encoder's embedding mixed with the n-gram model.
+    Semantic,
+}
+
+impl Tier {
+    /// The tier's name in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Fast => "fast",
+            Tier::Semantic => "semantic",
+        }
+    }
 }
 
 /// When an utterance was spoken, relative to the other side's speech; used by
@@ -98,6 +121,8 @@ pub struct Analysis {
     pub is_final: bool,
     /// Whether the intent was carried over from the call's earlier turns.
     pub intent_carried_over: bool,
+    /// Which tier decided the intent.
+    pub tier: Tier,
     /// What was said, for a console's transcript (personal data masked on
     /// the way out like every other text).
     pub text: String,

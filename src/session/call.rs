@@ -205,7 +205,8 @@ impl Call {
     }
 
     /// Runs one segment through the pipeline and returns the events it caused,
-    /// in order: for a final segment its `Analysis` first.
+    /// in order: for a final segment its `Analysis` first. `embedding` is
+    /// the encoder's vector of the text when the semantic tier took it.
     ///
     /// Errors: `FailedPrecondition` if the call has ended; `InvalidArgument`
     /// for a second, different final of a segment, an interim after its
@@ -216,6 +217,7 @@ impl Call {
         &self,
         pipeline: &Pipeline,
         segment: &Segment,
+        embedding: Option<&[f32]>,
         received: Instant,
     ) -> Result<Vec<Arc<Event>>, Error> {
         let mut guard = self.state.lock();
@@ -263,6 +265,7 @@ impl Call {
         }
         state.segments += 1;
         let utterance = Utterance {
+            embedding,
             text: &segment.text,
             speaker: segment.speaker,
             language: state.start.as_ref().and_then(|s| s.language),

@@ -263,6 +263,7 @@ mod tests {
         let pipeline = Pipeline::new();
         let analysis = |text: &str, is_final: bool| {
             let utterance = Utterance {
+                embedding: None,
                 text,
                 speaker: Speaker::Customer,
                 language: None,

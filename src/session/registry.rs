@@ -541,7 +541,7 @@ mod tests {
             };
             let events = attachment
                 .call
-                .process_segment(&pipeline, &segment, Instant::now())
+                .process_segment(&pipeline, &segment, None, Instant::now())
                 .unwrap();
             assert!(!events.is_empty());
         }
@@ -576,7 +576,7 @@ mod tests {
         let pipeline = crate::pipeline::Pipeline::new();
         attachment
             .call
-            .process_segment(&pipeline, &segment, Instant::now())
+            .process_segment(&pipeline, &segment, None, Instant::now())
             .unwrap();
         registry.finish(&attachment.call, "hangup").unwrap();
         let before = attachment.call.summary().unwrap();

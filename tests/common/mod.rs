@@ -23,13 +23,19 @@ pub struct TestServer {
     handle: JoinHandle<Result<(), Error>>,
 }
 
-/// The configuration tests run with: defaults, except short time-outs.
+/// The configuration tests run with: defaults, except short time-outs and
+/// the fast tier only (what a test expects must not depend on when the
+/// encoder becomes ready; `tests/semantic.rs` turns it on).
 pub fn test_config() -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         drain_timeout: Duration::from_secs(5),
         // Many servers run at once: no fixed metrics port.
         metrics_listen: None,
+        semantic: callassist::config::Semantic {
+            mode: callassist::config::SemanticMode::Off,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }
@@ -397,6 +403,8 @@ pub fn serve_command(addr: SocketAddr, http: Option<SocketAddr>) -> std::process
             &addr.to_string(),
             "--metrics-listen",
             &http,
+            "--set",
+            "semantic_tier=off",
         ])
         .env_remove("RUST_LOG");
     command
