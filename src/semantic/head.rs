@@ -26,7 +26,13 @@ pub struct IntentHead {
     pub bias: Vec<f32>,
     /// Weight of the embedding's probabilities in the mix, in [0, 1].
     pub mix: f32,
-    /// Below this best mixed probability an utterance is out of scope.
+    /// Temperature of the mix: served probabilities are the mixed ones
+    /// raised to `1 / temperature` and renormalized, fitted on held-out
+    /// data so that confidences match how often the head is right.
+    #[serde(default = "one")]
+    pub temperature: f32,
+    /// Below this best (calibrated) probability an utterance is out of
+    /// scope.
     pub oos_threshold: f32,
     /// How it was trained (data, sizes, held-out accuracy).
     pub about: String,
@@ -46,13 +52,11 @@ impl IntentHead {
         scores
     }
 
-    /// The mixed probabilities of every label, given the n-gram model's.
+    /// The calibrated mixed probabilities of every label, given the
+    /// n-gram model's.
     pub fn probabilities(&self, embedding: &[f32], ngram: &[f32]) -> Vec<f32> {
-        let mut p = self.embedding_probabilities(embedding);
-        for (p, n) in p.iter_mut().zip(ngram) {
-            *p = self.mix * *p + (1.0 - self.mix) * n;
-        }
-        p
+        let embedded = self.embedding_probabilities(embedding);
+        calibrated_mix(&embedded, ngram, self.mix, self.temperature)
     }
 
     fn standardize(&self, embedding: &[f32]) -> Vec<f32> {
@@ -78,6 +82,22 @@ impl IntentHead {
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a head serializes")
     }
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+/// `(mix · e + (1 − mix) · n)^(1/t)`, renormalized.
+fn calibrated_mix(embedded: &[f32], ngram: &[f32], mix: f32, temperature: f32) -> Vec<f32> {
+    let mut p: Vec<f32> = embedded
+        .iter()
+        .zip(ngram)
+        .map(|(e, n)| (mix * e + (1.0 - mix) * n).max(1e-12).powf(1.0 / temperature))
+        .collect();
+    let sum: f32 = p.iter().sum();
+    p.iter_mut().for_each(|v| *v /= sum);
+    p
 }
 
 fn logits(weights: &[f32], bias: &[f32], z: &[f32]) -> Vec<f32> {
@@ -193,6 +213,7 @@ pub fn train(set: &TrainingSet<'_>, l2: f32, iterations: usize) -> IntentHead {
         weights: vec![0.0; classes * d],
         bias: vec![0.0; classes],
         mix: 0.5,
+        temperature: 1.0,
         oos_threshold: 0.0,
         about: String::new(),
     };
@@ -220,60 +241,74 @@ pub fn train(set: &TrainingSet<'_>, l2: f32, iterations: usize) -> IntentHead {
         .iter()
         .map(|(e, _, _)| head.embedding_probabilities(e))
         .collect();
-    // Best held-out accuracy; among equals, the lowest log-loss of the
-    // gold label (accuracy saturates on held-out data like the training
-    // data, the loss still tells how much to trust each model).
-    let mut best = (-1.0f64, f64::INFINITY, 0.0f32, 0.0f32);
-    for mix in (0..=20).map(|i| i as f32 / 20.0) {
+    // The mix: best held-out accuracy (top label), among equals the
+    // lowest log-loss of the gold label (accuracy saturates on held-out
+    // data like the training data; the loss still tells how much to trust
+    // each model). Then the temperature that minimizes the log-loss, and
+    // the out-of-scope threshold with the best held-out accuracy.
+    let score = |mix: f32, temperature: f32| {
         let mut loss = 0.0f64;
         let scored: Vec<(usize, f32, usize)> = set
             .held_out
             .iter()
             .zip(&embedded)
             .map(|((_, y, ngram), pe)| {
-                let mixed: Vec<f32> = pe
-                    .iter()
-                    .zip(ngram)
-                    .map(|(e, n)| mix * e + (1.0 - mix) * n)
-                    .collect();
-                loss -= f64::from(mixed[*y].max(1e-9).ln());
-                let (top, p) = mixed
+                let p = calibrated_mix(pe, ngram, mix, temperature);
+                loss -= f64::from(p[*y].max(1e-9).ln());
+                let (top, best) = p
                     .iter()
                     .copied()
                     .enumerate()
                     .max_by(|a, b| a.1.total_cmp(&b.1))
                     .unwrap_or((0, 0.0));
-                (top, p, *y)
+                (top, best, *y)
             })
             .collect();
-        loss /= scored.len().max(1) as f64;
-        for threshold in (0..=30).map(|i| i as f32 / 50.0) {
-            let right = scored
-                .iter()
-                .filter(|&&(top, p, y)| {
-                    let rejected = Some(top) == set.out_of_scope || p < threshold;
-                    if Some(y) == set.out_of_scope {
-                        rejected
-                    } else {
-                        !rejected && top == y
-                    }
-                })
-                .count();
-            let accuracy = right as f64 / scored.len().max(1) as f64;
-            if accuracy > best.0 + 1e-9 || (accuracy > best.0 - 1e-9 && loss < best.1 - 1e-9) {
-                best = (accuracy, loss, mix, threshold);
-            }
+        (scored, loss / set.held_out.len().max(1) as f64)
+    };
+    let accuracy = |scored: &[(usize, f32, usize)], threshold: f32| {
+        let right = scored
+            .iter()
+            .filter(|&&(top, p, y)| {
+                let rejected = Some(top) == set.out_of_scope || p < threshold;
+                if Some(y) == set.out_of_scope {
+                    rejected
+                } else {
+                    !rejected && top == y
+                }
+            })
+            .count();
+        right as f64 / scored.len().max(1) as f64
+    };
+    let mut best = (-1.0f64, f64::INFINITY, 0.0f32);
+    for mix in (0..=20).map(|i| i as f32 / 20.0) {
+        let (scored, loss) = score(mix, 1.0);
+        let a = accuracy(&scored, 0.0);
+        if a > best.0 + 1e-9 || (a > best.0 - 1e-9 && loss < best.1 - 1e-9) {
+            best = (a, loss, mix);
         }
     }
     head.mix = best.2;
-    head.oos_threshold = best.3;
+    head.temperature = (1..=60)
+        .map(|i| i as f32 / 20.0)
+        .map(|t| (t, score(head.mix, t).1))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(1.0, |(t, _)| t);
+    let (scored, loss) = score(head.mix, head.temperature);
+    let (held_out_accuracy, threshold) = (0..=40)
+        .map(|i| i as f32 / 50.0)
+        .map(|t| (accuracy(&scored, t), t))
+        .fold((-1.0, 0.0), |b, c| if c.0 > b.0 + 1e-9 { c } else { b });
+    head.oos_threshold = threshold;
+    let best = (held_out_accuracy, loss, head.mix, threshold);
     head.about = format!(
-        "{} training and {} held-out embeddings, {classes} labels, l2 {l2}; held-out accuracy {:.2}%, log-loss {:.3} at mix {:.2}, threshold {:.2}",
+        "{} training and {} held-out embeddings, {classes} labels, l2 {l2}; held-out accuracy {:.2}%, log-loss {:.3} at mix {:.2}, temperature {:.2}, threshold {:.2}",
         set.train.len(),
         set.held_out.len(),
         best.0 * 100.0,
         best.1,
         best.2,
+        head.temperature,
         best.3
     );
     head
