@@ -7,7 +7,7 @@
 //! without looking names up.
 
 use crate::{
-    pipeline::Speaker,
+    domain::Speaker,
     session::{Event, FeedbackAction, Payload},
 };
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, histogram, Unit};
@@ -271,7 +271,7 @@ pub fn semantic_state(state: crate::semantic::State) {
 }
 
 /// Records which tier decided a customer final.
-pub fn tier_decision(tier: crate::pipeline::Tier) {
+pub fn tier_decision(tier: crate::domain::Tier) {
     counter!(TIER_DECISIONS, "tier" => tier.name()).increment(1);
 }
 

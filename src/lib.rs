@@ -42,6 +42,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod domain;
 pub mod encoder;
 pub mod error;
 pub mod grpc;
@@ -51,12 +52,14 @@ pub mod loadgen;
 pub mod model;
 pub mod pipeline;
 pub mod playbook;
+pub mod reload;
 pub mod replay;
 pub mod rng;
 pub mod semantic;
 pub mod server;
 pub mod session;
 pub mod telemetry;
+pub mod text;
 
 pub use config::Config;
 pub use error::Error;

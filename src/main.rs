@@ -142,6 +142,10 @@ enum Command {
         /// Measure the lexicon alone.
         #[arg(long, conflicts_with = "model")]
         lexicon_only: bool,
+        /// Measure with the semantic tier: this emotion head (from
+        /// `train-semantic-emotions`) on the cached encoder's embeddings.
+        #[arg(long, value_name = "HEAD")]
+        semantic: Option<PathBuf>,
     },
     /// Train the English emotion-cue model on GoEmotions train.tsv
     /// (one-vs-rest logistic regression fitted by L-BFGS).
@@ -188,6 +192,26 @@ enum Command {
         encoder: Option<PathBuf>,
         /// L2 penalty of the head (chosen on CLINC150 validation).
         #[arg(long, default_value_t = 3e-3)]
+        l2: f32,
+        /// Where to write the head.
+        #[arg(long, value_name = "HEAD")]
+        out: PathBuf,
+    },
+    /// Train the semantic tier's emotion head on GoEmotions and the
+    /// project's own bilingual examples.
+    TrainSemanticEmotions {
+        /// GoEmotions train.tsv (emotions.txt beside it).
+        #[arg(long, value_name = "FILE")]
+        goemotions: PathBuf,
+        /// Own examples (JSON Lines `{"text","cues","lang"}`).
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "data/emotions/own_bilingual.jsonl"
+        )]
+        own: PathBuf,
+        /// L2 penalty.
+        #[arg(long, default_value_t = 1e-2)]
         l2: f32,
         /// Where to write the head.
         #[arg(long, value_name = "HEAD")]
@@ -392,6 +416,7 @@ async fn main() -> ExitCode {
                         &encoder,
                         &cache,
                         &data,
+                        holdout,
                         &mut std::io::stdout(),
                     )
                 }));
@@ -409,9 +434,11 @@ async fn main() -> ExitCode {
             format,
             model,
             lexicon_only,
+            semantic,
         } => {
             use callassist::{
                 model::emotion_model::EmotionModel, pipeline::emotion::EmotionDetector,
+                semantic::emotion_head::EmotionHead,
             };
             let detector = match (model, lexicon_only) {
                 (_, true) => Ok(EmotionDetector::lexicon_only()),
@@ -421,10 +448,41 @@ async fn main() -> ExitCode {
                     .map(|m| EmotionDetector::with_model(std::sync::Arc::new(m))),
                 (None, false) => Ok(EmotionDetector::default()),
             };
-            report(detector.and_then(|d| {
-                callassist::model::emotion_eval::evaluate(&d, format, &data, &mut std::io::stdout())
-                    .map(|_| ())
-            }))
+            let cache =
+                callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok());
+            let run = |d: EmotionDetector| -> Result<(), callassist::Error> {
+                let Some(head) = &semantic else {
+                    return callassist::model::emotion_eval::evaluate(
+                        &d.with_head(None),
+                        format,
+                        &data,
+                        None,
+                        &mut std::io::stdout(),
+                    )
+                    .map(|_| ());
+                };
+                let head = std::fs::read(head)
+                    .map_err(|e| callassist::Error::Io(format!("{}: {e}", head.display())))
+                    .and_then(|b| EmotionHead::decode(&b).map_err(callassist::Error::Io))?;
+                let encoder = fetch_encoder(&cache)?;
+                let embed = |texts: &[&str]| {
+                    callassist::semantic::train::cached_embeddings(
+                        &encoder,
+                        &cache,
+                        texts,
+                        &mut std::io::stderr(),
+                    )
+                };
+                callassist::model::emotion_eval::evaluate(
+                    &d.with_head(Some(std::sync::Arc::new(head))),
+                    format,
+                    &data,
+                    Some(&embed),
+                    &mut std::io::stdout(),
+                )
+                .map(|_| ())
+            };
+            report(detector.and_then(run))
         }
         Command::TrainEmotions {
             data,
@@ -487,6 +545,31 @@ async fn main() -> ExitCode {
                     out,
                 };
                 callassist::semantic::train::train(
+                    &args,
+                    &mut std::io::stdout(),
+                    &mut std::io::stderr(),
+                )
+                .map(|_| ())
+            }))
+        }
+        Command::TrainSemanticEmotions {
+            goemotions,
+            own,
+            l2,
+            out,
+        } => {
+            let cache =
+                callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok());
+            report(fetch_encoder(&cache).and_then(|encoder| {
+                let args = callassist::semantic::train::EmotionArgs {
+                    goemotions,
+                    own,
+                    encoder,
+                    cache: cache.clone(),
+                    l2,
+                    out,
+                };
+                callassist::semantic::train::train_emotions(
                     &args,
                     &mut std::io::stdout(),
                     &mut std::io::stderr(),

@@ -6,7 +6,7 @@ use crate::{
     model::IntentModel,
     pb::{self, call_assist_service_server::CallAssistServiceServer},
     pipeline::Pipeline,
-    playbook::reload,
+    reload,
     session::{Registry, SummaryLog},
     Config, Error,
 };

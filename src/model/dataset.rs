@@ -6,7 +6,7 @@ use crate::Error;
 use std::path::Path;
 
 /// The label of examples of what to reject.
-pub const OUT_OF_SCOPE: &str = "out_of_scope";
+pub use crate::domain::OUT_OF_SCOPE;
 
 /// One labelled utterance.
 #[derive(Debug, Clone, PartialEq, Eq)]

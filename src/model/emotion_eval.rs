@@ -129,19 +129,32 @@ pub fn load(format: Format, path: &Path) -> Result<Vec<(String, BTreeSet<Emotion
     }
 }
 
-/// Per-cue precision, recall and F1 of the detector, and their macro-F1.
+/// Embeds texts for the semantic tier's head (see [`evaluate`]).
+pub type Embed<'a> = &'a dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>, Error>;
+
+/// Per-cue precision, recall and F1 of the detector, and their macro-F1;
+/// with `embed`, every text also carries its embedding (the semantic
+/// tier).
 pub fn evaluate(
     detector: &EmotionDetector,
     format: Format,
     path: &Path,
+    embed: Option<Embed<'_>>,
     out: &mut impl Write,
 ) -> Result<f64, Error> {
     let data = load(format, path)?;
+    let embeddings = match embed {
+        Some(embed) => Some(embed(
+            &data.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        )?),
+        None => None,
+    };
     let cues = cues(format);
     let mut counts = vec![(0usize, 0usize, 0usize); cues.len()]; // tp, fp, fn
-    for (text, gold) in &data {
+    for (i, (text, gold)) in data.iter().enumerate() {
+        let embedding = embeddings.as_ref().map(|e| e[i].as_slice());
         let found: BTreeSet<Emotion> = detector
-            .detect(&Normalized::new(text))
+            .detect_with(&Normalized::new(text), embedding)
             .into_iter()
             .map(|c| c.emotion)
             .collect();

@@ -11,10 +11,7 @@ use super::{
     emotion_eval::{self, Format},
     format, LinearModel, TrainConfig,
 };
-use crate::{
-    pipeline::{normalize::Normalized, Emotion},
-    Error,
-};
+use crate::{domain::Emotion, text::normalize::Normalized, Error};
 use std::{collections::BTreeSet, io::Write, ops::Range, path::Path};
 
 /// The cue of a label name.
@@ -128,7 +125,7 @@ impl EmotionModel {
         }
         let cjk: Vec<(usize, char)> = s
             .char_indices()
-            .filter(|(_, c)| crate::pipeline::normalize::is_cjk(*c))
+            .filter(|(_, c)| crate::text::normalize::is_cjk(*c))
             .collect();
         for w in cjk.windows(2) {
             let end = w[1].0 + w[1].1.len_utf8();

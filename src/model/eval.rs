@@ -2,7 +2,7 @@
 //! pairs, and the out-of-scope operating points.
 
 use super::{dataset::OUT_OF_SCOPE, IntentModel};
-use crate::pipeline::normalize::Normalized;
+use crate::text::normalize::Normalized;
 use std::collections::BTreeMap;
 
 /// What the model said for one example, before any threshold.

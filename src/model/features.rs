@@ -9,7 +9,7 @@
 //! Each feature is hashed (FNV-1a, 64-bit, with a kind byte so a word and
 //! a character n-gram never collide by construction) into `2^bits` buckets.
 
-use crate::pipeline::normalize::{is_cjk, Normalized};
+use crate::text::normalize::{is_cjk, Normalized};
 use std::borrow::Cow;
 
 /// FNV-1a (64-bit) over a sequence of byte slices: the one hash of the

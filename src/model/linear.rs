@@ -12,7 +12,7 @@ use super::{
     features::{block, Featurizer, BLOCKS},
     lbfgs,
 };
-use crate::{pipeline::normalize::Normalized, rng::XorShift};
+use crate::{rng::XorShift, text::normalize::Normalized};
 
 /// Marks a bucket with no row.
 const NO_ROW: u32 = u32::MAX;

@@ -15,7 +15,7 @@ pub mod linear;
 
 pub use linear::{LinearModel, Loss, Optimizer, Output, TrainConfig};
 
-use crate::{pipeline::normalize::Normalized, Error};
+use crate::{text::normalize::Normalized, Error};
 use dataset::OUT_OF_SCOPE;
 
 /// An intent model as the pipeline uses it.

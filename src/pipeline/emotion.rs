@@ -16,7 +16,7 @@ use super::{
     normalize::{whole_word, Normalized},
     Emotion, EmotionCue, Language,
 };
-use crate::model::emotion_model::EmotionModel;
+use crate::{model::emotion_model::EmotionModel, semantic::emotion_head::EmotionHead};
 use aho_corasick::AhoCorasick;
 use std::sync::{Arc, OnceLock};
 
@@ -72,6 +72,38 @@ const LEXICON: &[(Emotion, &[(&str, f32)])] = &[
             ("pissed", 0.8),
             ("hate", 0.7),
             ("worst", 0.7),
+            ("烦人", 0.7),
+            ("真烦", 0.7),
+            ("好烦", 0.7),
+            ("烦不烦", 0.8),
+            ("心烦", 0.6),
+            ("无语", 0.7),
+            ("服了", 0.6),
+            ("郁闷", 0.6),
+            ("闹心", 0.7),
+            ("气人", 0.8),
+            ("恼火", 0.8),
+            ("火大", 0.8),
+            ("窝火", 0.8),
+            ("不像话", 0.8),
+            ("有完没完", 0.8),
+            ("什么玩意", 0.8),
+            ("扯淡", 0.8),
+            ("浪费时间", 0.7),
+            ("等半天", 0.6),
+            ("磨叽", 0.6),
+            ("差劲", 0.7),
+            ("太差", 0.7),
+            ("垃圾", 0.8),
+            ("糟糕", 0.6),
+            ("不耐烦", 0.7),
+            ("this is a joke", 0.7),
+            ("for god's sake", 0.8),
+            ("waste of time", 0.7),
+            ("had enough", 0.7),
+            ("unbelievable", 0.6),
+            ("pathetic", 0.8),
+            ("rubbish", 0.7),
         ],
     ),
     (
@@ -94,6 +126,16 @@ const LEXICON: &[(Emotion, &[(&str, f32)])] = &[
             ("panicking", 0.8),
             ("what do i do", 0.5),
             ("concerned", 0.5),
+            ("心慌", 0.7),
+            ("急死", 0.8),
+            ("吓死", 0.7),
+            ("吓坏", 0.7),
+            ("睡不着", 0.6),
+            ("不放心", 0.6),
+            ("焦虑", 0.8),
+            ("忐忑", 0.7),
+            ("freaking out", 0.8),
+            ("stressed", 0.6),
         ],
     ),
     (
@@ -112,6 +154,18 @@ const LEXICON: &[(Emotion, &[(&str, f32)])] = &[
             ("what does that mean", 0.6),
             ("makes no sense", 0.7),
             ("doesn't make sense", 0.7),
+            ("没听明白", 0.7),
+            ("啥意思", 0.6),
+            ("搞不懂", 0.7),
+            ("绕晕", 0.7),
+            ("晕了", 0.5),
+            ("一头雾水", 0.8),
+            ("不知道怎么", 0.6),
+            ("不会弄", 0.6),
+            ("不会用", 0.6),
+            ("i'm lost", 0.6),
+            ("don't follow", 0.6),
+            ("what do you mean", 0.6),
         ],
     ),
     (
@@ -131,6 +185,19 @@ const LEXICON: &[(Emotion, &[(&str, f32)])] = &[
             ("asap", 0.8),
             ("as soon as possible", 0.7),
             ("due today", 0.6),
+            ("快点", 0.7),
+            ("快一点", 0.7),
+            ("抓紧", 0.6),
+            ("赶时间", 0.7),
+            ("等着用", 0.7),
+            ("等不了", 0.7),
+            ("越快越好", 0.8),
+            ("急着", 0.7),
+            ("着急用", 0.8),
+            ("hurry", 0.7),
+            ("in a rush", 0.7),
+            ("right away", 0.7),
+            ("quickly", 0.5),
         ],
     ),
     (
@@ -153,6 +220,21 @@ const LEXICON: &[(Emotion, &[(&str, f32)])] = &[
             ("disappointed", 0.6),
             ("sad", 0.6),
             ("funeral", 0.8),
+            ("难受", 0.6),
+            ("不好受", 0.6),
+            ("倒霉", 0.6),
+            ("撑不下去", 0.8),
+            ("走投无路", 0.9),
+            ("还不上", 0.7),
+            ("被裁", 0.8),
+            ("裁员", 0.7),
+            ("下岗", 0.8),
+            ("离婚", 0.6),
+            ("出事", 0.6),
+            ("laid off", 0.8),
+            ("divorce", 0.6),
+            ("bereavement", 0.8),
+            ("hard time", 0.6),
         ],
     ),
     (
@@ -172,6 +254,23 @@ const LEXICON: &[(Emotion, &[(&str, f32)])] = &[
             ("appreciate", 0.7),
             ("relieved", 0.7),
             ("happy", 0.6),
+            ("多谢", 0.6),
+            ("谢啦", 0.6),
+            ("感谢", 0.6),
+            ("太感谢", 0.8),
+            ("帮大忙", 0.8),
+            ("没问题了", 0.6),
+            ("好多了", 0.6),
+            ("挺好", 0.6),
+            ("不错", 0.6),
+            ("靠谱", 0.6),
+            ("真棒", 0.7),
+            ("给力", 0.7),
+            ("cheers", 0.5),
+            ("brilliant", 0.7),
+            ("lovely", 0.6),
+            ("much appreciated", 0.7),
+            ("awesome", 0.6),
         ],
     ),
 ];
@@ -272,12 +371,47 @@ fn automaton() -> &'static Automaton {
     })
 }
 
+/// The byte range of the clause a sentence-level cue quotes as its
+/// evidence: the last clause of the normalized text (feelings tend to come
+/// at the end of a turn: "...and it still hasn't arrived, this is
+/// ridiculous"), at most 12 characters or 8 words back from its end.
+fn strongest_clause(s: &str) -> (usize, usize) {
+    let trimmed = s.trim_end_matches([',', '.', '!', '?', ';', '。', '、', '；', ' ']);
+    let end = trimmed.len();
+    let start = trimmed
+        .rfind([',', '.', '!', '?', ';', '。', '、', '；'])
+        .map_or(0, |i| {
+            i + trimmed[i..].chars().next().map_or(1, char::len_utf8)
+        });
+    let clause = &trimmed[start..end];
+    let words = clause.split_whitespace().count();
+    let chars = clause.chars().count();
+    let start = if words > 8 {
+        let keep: Vec<&str> = clause.split_whitespace().rev().take(8).collect();
+        end - keep.iter().map(|w| w.len() + 1).sum::<usize>() + 1
+    } else if words <= 1 && chars > 12 {
+        end - clause
+            .chars()
+            .rev()
+            .take(12)
+            .map(char::len_utf8)
+            .sum::<usize>()
+    } else {
+        start
+    };
+    let start = start + (trimmed[start..end].len() - trimmed[start..end].trim_start().len());
+    (start, end)
+}
+
 /// Finds emotion cues in normalized utterances.
 #[derive(Debug, Clone)]
 pub struct EmotionDetector {
     /// The trained model consulted for English text beside the lexicon, for
     /// the cues the lexicon did not find.
     model: Option<Arc<EmotionModel>>,
+    /// The semantic tier's head, consulted when a turn carries an
+    /// embedding, for the cues neither the lexicon nor the model found.
+    head: Option<Arc<EmotionHead>>,
 }
 
 impl Default for EmotionDetector {
@@ -290,17 +424,37 @@ impl Default for EmotionDetector {
 impl EmotionDetector {
     /// The lexicon alone.
     pub fn lexicon_only() -> Self {
-        EmotionDetector { model: None }
+        EmotionDetector {
+            model: None,
+            head: None,
+        }
     }
 
-    /// The lexicon with `model` for English text.
+    /// The lexicon with `model` for English text (and the embedded
+    /// semantic head for turns with an embedding).
     pub fn with_model(model: Arc<EmotionModel>) -> Self {
-        EmotionDetector { model: Some(model) }
+        EmotionDetector {
+            model: Some(model),
+            head: crate::semantic::default_emotion_head(),
+        }
+    }
+
+    /// This detector with `head` (or none) for turns with an embedding.
+    pub fn with_head(mut self, head: Option<Arc<EmotionHead>>) -> Self {
+        self.head = head;
+        self
     }
 
     /// The cues found in `text`, strongest first; at most one per emotion
     /// (its strongest cue, raised when several cues agree).
     pub fn detect(&self, text: &Normalized<'_>) -> Vec<EmotionCue> {
+        self.detect_with(text, None)
+    }
+
+    /// [`EmotionDetector::detect`] with the turn's embedding: the semantic
+    /// head adds the cues the lexicon and the English model missed (in
+    /// either language), quoting the clause that carries the feeling.
+    pub fn detect_with(&self, text: &Normalized<'_>, embedding: Option<&[f32]>) -> Vec<EmotionCue> {
         let a = automaton();
         let s = text.text.as_str();
         let mut modifiers: Vec<(Pattern, usize, usize)> = Vec::new();
@@ -393,6 +547,16 @@ impl EmotionDetector {
                         cue.evidence.end,
                         1,
                     ));
+                }
+            }
+        }
+        if let (Some(head), Some(embedding)) = (&self.head, embedding) {
+            if embedding.len() == head.dim() {
+                for (emotion, p) in head.detect(embedding, text.language) {
+                    if !best.iter().any(|b| b.0 == emotion) {
+                        let (start, end) = strongest_clause(s);
+                        best.push((emotion, p, start, end, 1));
+                    }
                 }
             }
         }

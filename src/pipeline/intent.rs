@@ -9,7 +9,7 @@ use crate::{model::IntentModel, semantic::head::IntentHead};
 use std::sync::{Arc, OnceLock};
 
 /// The intent id returned when nothing fits.
-pub const OUT_OF_SCOPE: &str = "out_of_scope";
+pub use crate::domain::OUT_OF_SCOPE;
 
 /// Confidence reported for an intent carried over from earlier turns.
 pub const CARRIED_OVER_CONFIDENCE: f32 = 0.5;

@@ -17,15 +17,13 @@ pub mod context;
 pub mod emotion;
 pub mod entities;
 pub mod intent;
-pub mod normalize;
-pub mod numbers;
 pub mod pii;
 pub mod policy;
-pub mod types;
 
+pub use crate::domain::*;
+pub use crate::text::{normalize, numbers};
 pub use context::CallContext;
 pub use policy::{Advice, Effects};
-pub use types::*;
 
 use crate::{instruments::Stage, playbook::Playbook};
 use arc_swap::ArcSwap;
@@ -204,7 +202,9 @@ impl Pipeline {
             speaker: utterance.speaker,
             language,
             intent,
-            emotions: timed(Stage::Emotion, || self.emotions.detect(normalized)),
+            emotions: timed(Stage::Emotion, || {
+                self.emotions.detect_with(normalized, utterance.embedding)
+            }),
             entities: timed(Stage::Entities, || entities::extract(normalized)),
             is_final: utterance.is_final,
             intent_carried_over,

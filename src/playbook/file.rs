@@ -3,7 +3,7 @@
 //! silently ignored. See `playbooks/default.toml` for a commented example
 //! and README.md for the schema.
 
-use crate::pipeline::{AlertKind, Emotion};
+use crate::domain::{AlertKind, Emotion};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;

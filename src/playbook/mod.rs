@@ -11,14 +11,16 @@
 
 mod file;
 mod phrases;
-pub mod reload;
 pub mod template;
 
 pub use file::Due;
 pub use phrases::{Hit, Phrases, Target};
 pub use template::Template;
 
-use crate::pipeline::{normalize::Normalized, AlertKind, Emotion, Language, SuggestionKind};
+use crate::{
+    domain::{AlertKind, Emotion, Language, SuggestionKind},
+    text::normalize::Normalized,
+};
 use file::PerLangFile;
 use std::{
     collections::{HashMap, HashSet},

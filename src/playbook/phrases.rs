@@ -4,7 +4,7 @@
 //! of the playbook.
 
 use super::Lang;
-use crate::pipeline::normalize::{whole_word, Normalized};
+use crate::text::normalize::{whole_word, Normalized};
 use aho_corasick::AhoCorasick;
 use std::{collections::HashMap, ops::Range};
 

@@ -60,12 +60,7 @@ impl IntentHead {
     }
 
     fn standardize(&self, embedding: &[f32]) -> Vec<f32> {
-        embedding
-            .iter()
-            .zip(&self.mean)
-            .zip(&self.inv_std)
-            .map(|((e, m), s)| (e - m) * s)
-            .collect()
+        standardize(embedding, &self.mean, &self.inv_std)
     }
 
     /// Reads a head from its JSON.
@@ -93,19 +88,50 @@ fn calibrated_mix(embedded: &[f32], ngram: &[f32], mix: f32, temperature: f32) -
     let mut p: Vec<f32> = embedded
         .iter()
         .zip(ngram)
-        .map(|(e, n)| (mix * e + (1.0 - mix) * n).max(1e-12).powf(1.0 / temperature))
+        .map(|(e, n)| {
+            (mix * e + (1.0 - mix) * n)
+                .max(1e-12)
+                .powf(1.0 / temperature)
+        })
         .collect();
     let sum: f32 = p.iter().sum();
     p.iter_mut().for_each(|v| *v /= sum);
     p
 }
 
-fn logits(weights: &[f32], bias: &[f32], z: &[f32]) -> Vec<f32> {
+pub(super) fn logits(weights: &[f32], bias: &[f32], z: &[f32]) -> Vec<f32> {
     let d = z.len();
     bias.iter()
         .zip(weights.chunks_exact(d))
         .map(|(b, w)| b + dot(w, z))
         .collect()
+}
+
+/// `(e − mean) · inv_std` per dimension.
+pub(super) fn standardize(embedding: &[f32], mean: &[f32], inv_std: &[f32]) -> Vec<f32> {
+    embedding
+        .iter()
+        .zip(mean)
+        .zip(inv_std)
+        .map(|((e, m), s)| (e - m) * s)
+        .collect()
+}
+
+/// Per-dimension mean and 1 / standard deviation of embeddings.
+pub(super) fn moments(embeddings: &[&[f32]]) -> (Vec<f32>, Vec<f32>) {
+    let d = embeddings.first().map_or(0, |e| e.len());
+    let n = embeddings.len().max(1) as f32;
+    let mut mean = vec![0f32; d];
+    for e in embeddings {
+        mean.iter_mut().zip(*e).for_each(|(m, v)| *m += v / n);
+    }
+    let mut var = vec![0f32; d];
+    for e in embeddings {
+        var.iter_mut()
+            .zip(e.iter().zip(&mean))
+            .for_each(|(s, (v, m))| *s += (v - m) * (v - m) / n);
+    }
+    (mean, var.iter().map(|v| 1.0 / v.sqrt().max(1e-6)).collect())
 }
 
 /// A dot product in eight lanes (so it vectorizes).
@@ -194,18 +220,8 @@ pub struct TrainingSet<'a> {
 pub fn train(set: &TrainingSet<'_>, l2: f32, iterations: usize) -> IntentHead {
     let d = set.train[0].0.len();
     let classes = set.labels.len();
-    let n = set.train.len() as f32;
-    let mut mean = vec![0f32; d];
-    for (e, _) in set.train {
-        mean.iter_mut().zip(e).for_each(|(m, v)| *m += v / n);
-    }
-    let mut var = vec![0f32; d];
-    for (e, _) in set.train {
-        var.iter_mut()
-            .zip(e.iter().zip(&mean))
-            .for_each(|(s, (v, m))| *s += (v - m) * (v - m) / n);
-    }
-    let inv_std: Vec<f32> = var.iter().map(|v| 1.0 / v.sqrt().max(1e-6)).collect();
+    let vectors: Vec<&[f32]> = set.train.iter().map(|(e, _)| e.as_slice()).collect();
+    let (mean, inv_std) = moments(&vectors);
     let mut head = IntentHead {
         labels: set.labels.to_vec(),
         mean,

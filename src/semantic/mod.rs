@@ -14,6 +14,7 @@
 //!   customer final's embedding and passes it into the pipeline.
 
 pub mod embeddings;
+pub mod emotion_head;
 pub mod head;
 pub mod pool;
 pub mod train;
@@ -33,6 +34,23 @@ pub fn default_head() -> Arc<head::IntentHead> {
     static HEAD: OnceLock<Arc<head::IntentHead>> = OnceLock::new();
     HEAD.get_or_init(|| {
         Arc::new(head::IntentHead::decode(DEFAULT_HEAD).expect("the embedded head is valid"))
+    })
+    .clone()
+}
+
+/// The embedded emotion head (`models/emotion-semantic.head`, built by
+/// `callassist train-semantic-emotions`).
+const DEFAULT_EMOTION_HEAD: &[u8] = include_bytes!("../../models/emotion-semantic.head");
+
+/// The embedded emotion head, decoded once; `None` if the embedded file is
+/// a placeholder without cues.
+pub fn default_emotion_head() -> Option<Arc<emotion_head::EmotionHead>> {
+    static HEAD: OnceLock<Option<Arc<emotion_head::EmotionHead>>> = OnceLock::new();
+    HEAD.get_or_init(|| {
+        emotion_head::EmotionHead::decode(DEFAULT_EMOTION_HEAD)
+            .ok()
+            .filter(|h| !h.cues.is_empty())
+            .map(Arc::new)
     })
     .clone()
 }

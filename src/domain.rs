@@ -1,5 +1,12 @@
-//! The domain types the pipeline works on. They mirror the proto messages but
+//! The domain vocabulary, on the ground floor: speakers, languages, emotions,
+//! intents, suggestion and alert kinds, and the analysis of a turn. Every
+//! layer above (models, playbook, pipeline, session, adapters) speaks it;
+//! it imports nothing of theirs. The types mirror the proto messages but
 //! carry no wire concerns; `grpc::convert` translates between the two.
+
+/// The intent id of a turn that names no need the model knows (and the
+/// label of training examples of what to reject).
+pub const OUT_OF_SCOPE: &str = "out_of_scope";
 
 /// Which side of the call spoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,7 +152,7 @@ pub struct IntentPrediction {
 impl IntentPrediction {
     /// Whether no known intent fits.
     pub fn is_out_of_scope(&self) -> bool {
-        &*self.intent == crate::pipeline::intent::OUT_OF_SCOPE
+        &*self.intent == OUT_OF_SCOPE
     }
 }
 

@@ -7,8 +7,8 @@
 //! dependency, and it works on a Kubernetes ConfigMap volume whose symlink
 //! is swapped), and `SIGHUP` (wired in the binary).
 
-use super::Playbook;
 use crate::pipeline::Pipeline;
+use crate::playbook::Playbook;
 use std::{path::Path, sync::Arc, time::Duration, time::SystemTime};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};

@@ -7,7 +7,8 @@
 //! vocabulary the classifier and lexicons use; issue #3 extends this stage
 //! (more of the Traditional vocabulary).
 
-use super::{numbers, Language};
+use super::numbers;
+use crate::domain::Language;
 use std::{ops::Range, sync::OnceLock};
 use unicode_normalization::UnicodeNormalization;
 

@@ -1,0 +1,233 @@
+//! The emotion head of the semantic tier: one sigmoid per cue on the
+//! encoder's embedding, with a threshold per cue *and language*.
+//!
+//! The encoder is multilingual, so a head trained mostly on English
+//! (GoEmotions mapped to our cues) also ranks Mandarin feelings; what does
+//! not carry over is where to cut, so Mandarin thresholds are tuned on the
+//! project's own bilingual examples (`data/emotions/own_bilingual.jsonl`).
+//! The head adds cues the lexicon missed; the lexicon stays the floor and
+//! supplies evidence words wherever it finds a cue.
+
+use super::head::{logits, moments, standardize};
+use crate::{
+    domain::{Emotion, Language},
+    model::lbfgs::{self, Objective},
+};
+use serde::{Deserialize, Serialize};
+
+/// A trained emotion head (JSON).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EmotionHead {
+    /// The cues, in output order.
+    pub cues: Vec<Emotion>,
+    /// Per-dimension mean of the training embeddings.
+    pub mean: Vec<f32>,
+    /// Per-dimension 1 / standard deviation.
+    pub inv_std: Vec<f32>,
+    /// `cues × dim` weights.
+    pub weights: Vec<f32>,
+    /// Per-cue bias.
+    pub bias: Vec<f32>,
+    /// Per-cue probability thresholds for English text.
+    pub thresholds_en: Vec<f32>,
+    /// Per-cue probability thresholds for Mandarin text.
+    pub thresholds_zh: Vec<f32>,
+    /// How it was trained.
+    pub about: String,
+}
+
+impl EmotionHead {
+    /// Embedding size the head expects.
+    pub fn dim(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// The probability of every cue.
+    pub fn probabilities(&self, embedding: &[f32]) -> Vec<f32> {
+        let z = standardize(embedding, &self.mean, &self.inv_std);
+        logits(&self.weights, &self.bias, &z)
+            .into_iter()
+            .map(sigmoid)
+            .collect()
+    }
+
+    /// The cues above their threshold for `language`, with probabilities.
+    pub fn detect(&self, embedding: &[f32], language: Language) -> Vec<(Emotion, f32)> {
+        let thresholds = match language {
+            Language::EnUs => &self.thresholds_en,
+            _ => &self.thresholds_zh,
+        };
+        self.probabilities(embedding)
+            .into_iter()
+            .zip(&self.cues)
+            .zip(thresholds)
+            .filter(|((p, _), t)| p >= t)
+            .map(|((p, c), _)| (*c, p))
+            .collect()
+    }
+
+    /// Reads a head from its JSON.
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let head: EmotionHead = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let (c, d) = (head.cues.len(), head.mean.len());
+        let sizes = [
+            head.bias.len(),
+            head.thresholds_en.len(),
+            head.thresholds_zh.len(),
+        ];
+        if head.inv_std.len() != d || head.weights.len() != c * d || sizes.iter().any(|&n| n != c) {
+            return Err("inconsistent sizes".into());
+        }
+        Ok(head)
+    }
+
+    /// The head as JSON.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a head serializes")
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Mean logistic loss of one sigmoid per cue, L2 on the weights.
+struct MultiLabelLoss<'a> {
+    x: &'a [Vec<f32>],
+    y: &'a [Vec<bool>],
+    /// Per-example weight (own examples count more than Reddit comments).
+    w: &'a [f32],
+    cues: usize,
+    l2: f32,
+}
+
+impl Objective for MultiLabelLoss<'_> {
+    fn evaluate(&mut self, params: &[f32], grad: &mut [f32]) -> f64 {
+        let d = self.x[0].len();
+        let (w, b) = params.split_at(self.cues * d);
+        grad.fill(0.0);
+        let total: f32 = self.w.iter().sum();
+        let mut loss = 0.0f64;
+        for ((x, y), &weight) in self.x.iter().zip(self.y).zip(self.w) {
+            let scores = logits(w, b, x);
+            let (gw, gb) = grad.split_at_mut(self.cues * d);
+            for (c, (&s, &gold)) in scores.iter().zip(y).enumerate() {
+                let p = sigmoid(s);
+                let target = f32::from(u8::from(gold));
+                loss -= f64::from(weight)
+                    * f64::from(if gold {
+                        p.max(1e-7).ln()
+                    } else {
+                        (1.0 - p).max(1e-7).ln()
+                    });
+                let g = weight * (p - target) / total;
+                gb[c] += g;
+                for (gw, x) in gw[c * d..(c + 1) * d].iter_mut().zip(x) {
+                    *gw += g * x;
+                }
+            }
+        }
+        loss /= f64::from(total);
+        let (gw, _) = grad.split_at_mut(self.cues * d);
+        for (g, w) in gw.iter_mut().zip(w) {
+            *g += self.l2 * w;
+            loss += 0.5 * f64::from(self.l2 * w * w);
+        }
+        loss
+    }
+}
+
+/// One labelled embedding: the vector, its gold cues, its weight.
+pub type Labelled = (Vec<f32>, Vec<Emotion>, f32);
+
+/// The threshold per cue that maximizes F1 on `examples` (0.5 when a cue
+/// has no positive example there).
+fn tune(head: &EmotionHead, examples: &[Labelled]) -> Vec<f32> {
+    let probs: Vec<Vec<f32>> = examples
+        .iter()
+        .map(|(e, _, _)| head.probabilities(e))
+        .collect();
+    head.cues
+        .iter()
+        .enumerate()
+        .map(|(c, cue)| {
+            if !examples.iter().any(|(_, g, _)| g.contains(cue)) {
+                return 0.5;
+            }
+            (1..40)
+                .map(|i| i as f32 / 40.0)
+                .map(|t| {
+                    let (mut tp, mut fp, mut fne) = (0, 0, 0);
+                    for (p, (_, gold, _)) in probs.iter().zip(examples) {
+                        match (p[c] >= t, gold.contains(cue)) {
+                            (true, true) => tp += 1,
+                            (true, false) => fp += 1,
+                            (false, true) => fne += 1,
+                            _ => {}
+                        }
+                    }
+                    (crate::model::eval::prf(tp, fp, fne).2, t)
+                })
+                .fold((-1.0, 0.5), |b, c| if c.0 > b.0 { c } else { b })
+                .1
+        })
+        .collect()
+}
+
+/// Trains a head on `train`, then tunes English thresholds on `tune_en`
+/// and Mandarin ones on `tune_zh`. Deterministic.
+pub fn train(
+    cues: &[Emotion],
+    train: &[Labelled],
+    tune_en: &[Labelled],
+    tune_zh: &[Labelled],
+    l2: f32,
+    iterations: usize,
+) -> EmotionHead {
+    let vectors: Vec<&[f32]> = train.iter().map(|(e, _, _)| e.as_slice()).collect();
+    let (mean, inv_std) = moments(&vectors);
+    let d = mean.len();
+    let x: Vec<Vec<f32>> = vectors
+        .iter()
+        .map(|e| standardize(e, &mean, &inv_std))
+        .collect();
+    let y: Vec<Vec<bool>> = train
+        .iter()
+        .map(|(_, gold, _)| cues.iter().map(|c| gold.contains(c)).collect())
+        .collect();
+    let w: Vec<f32> = train.iter().map(|(_, _, w)| *w).collect();
+    let mut params = vec![0f32; cues.len() * (d + 1)];
+    let mut objective = MultiLabelLoss {
+        x: &x,
+        y: &y,
+        w: &w,
+        cues: cues.len(),
+        l2,
+    };
+    let settings = lbfgs::Settings {
+        max_iterations: iterations,
+        memory: 10,
+        tolerance: 1e-7,
+    };
+    lbfgs::minimize(&mut objective, &mut params, settings, |_, _| {});
+    let bias = params.split_off(cues.len() * d);
+    let mut head = EmotionHead {
+        cues: cues.to_vec(),
+        mean,
+        inv_std,
+        weights: params,
+        bias,
+        thresholds_en: vec![0.5; cues.len()],
+        thresholds_zh: vec![0.5; cues.len()],
+        about: String::new(),
+    };
+    head.thresholds_en = tune(&head, tune_en);
+    head.thresholds_zh = tune(&head, tune_zh);
+    head.about = format!(
+        "{} training embeddings, thresholds on {} English and {} Mandarin held-out ones, l2 {l2}",
+        train.len(),
+        tune_en.len(),
+        tune_zh.len()
+    );
+    head
+}
