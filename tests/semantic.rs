@@ -211,3 +211,28 @@ async fn without_weights_the_service_serves_on_the_fast_tier_and_says_so() {
         .status;
     assert_eq!(semantic, ServingStatus::NotServing as i32);
 }
+
+#[tokio::test]
+async fn mandarin_feelings_the_lexicon_misses_are_found_with_evidence_from_the_turn() {
+    let semantic = start_server_with(semantic_config(Duration::from_secs(5))).await;
+    wait_until_semantic(&semantic).await;
+    let fast = start_server().await;
+    let (mut with_encoder, mut lexicon_only) = (semantic.client().await, fast.client().await);
+    for (text, want) in [
+        ("你们这办事效率让人没法说", pb::Emotion::Frustration),
+        ("那就这样吧，挺顺利的", pb::Emotion::Satisfaction),
+    ] {
+        let missed = analyze(&mut lexicon_only, text).await;
+        assert!(missed.emotions.is_empty(), "{text}: {:?}", missed.emotions);
+        let found = analyze(&mut with_encoder, text).await;
+        let cue = found
+            .emotions
+            .iter()
+            .find(|c| c.emotion == want as i32)
+            .unwrap_or_else(|| panic!("{text}: {:?}", found.emotions));
+        assert!(
+            !cue.evidence.is_empty() && text.contains(&cue.evidence),
+            "{cue:?}"
+        );
+    }
+}
