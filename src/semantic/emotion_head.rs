@@ -140,26 +140,33 @@ impl Objective for MultiLabelLoss<'_> {
 /// One labelled embedding: the vector, its gold cues, its weight.
 pub type Labelled = (Vec<f32>, Vec<Emotion>, f32);
 
-/// The threshold per cue that maximizes F1 on `examples` (0.5 when a cue
-/// has no positive example there).
-fn tune(head: &EmotionHead, examples: &[Labelled]) -> Vec<f32> {
+/// A tuning example: the labelled embedding and the cues the detector
+/// finds without the head (lexicon and English model), since the head only
+/// adds to those.
+pub type Tuning = (Labelled, Vec<Emotion>);
+
+/// The threshold per cue that maximizes the F1 of what the detector then
+/// outputs (the cues found without the head, or the head's probability at
+/// least the threshold) on `examples`; 0.5 when a cue has no positive
+/// example there.
+fn tune(head: &EmotionHead, examples: &[Tuning]) -> Vec<f32> {
     let probs: Vec<Vec<f32>> = examples
         .iter()
-        .map(|(e, _, _)| head.probabilities(e))
+        .map(|((e, _, _), _)| head.probabilities(e))
         .collect();
     head.cues
         .iter()
         .enumerate()
         .map(|(c, cue)| {
-            if !examples.iter().any(|(_, g, _)| g.contains(cue)) {
+            if !examples.iter().any(|((_, g, _), _)| g.contains(cue)) {
                 return 0.5;
             }
             (1..40)
                 .map(|i| i as f32 / 40.0)
                 .map(|t| {
                     let (mut tp, mut fp, mut fne) = (0, 0, 0);
-                    for (p, (_, gold, _)) in probs.iter().zip(examples) {
-                        match (p[c] >= t, gold.contains(cue)) {
+                    for (p, ((_, gold, _), floor)) in probs.iter().zip(examples) {
+                        match (p[c] >= t || floor.contains(cue), gold.contains(cue)) {
                             (true, true) => tp += 1,
                             (true, false) => fp += 1,
                             (false, true) => fne += 1,
@@ -179,8 +186,8 @@ fn tune(head: &EmotionHead, examples: &[Labelled]) -> Vec<f32> {
 pub fn train(
     cues: &[Emotion],
     train: &[Labelled],
-    tune_en: &[Labelled],
-    tune_zh: &[Labelled],
+    tune_en: &[Tuning],
+    tune_zh: &[Tuning],
     l2: f32,
     iterations: usize,
 ) -> EmotionHead {

@@ -241,11 +241,20 @@ pub fn train_emotions(
     let vectors = cached_embeddings(encoder, cache, &texts, progress)?;
     let _ = writeln!(progress);
     let (go_vectors, own_vectors) = vectors.split_at(go.len());
+    // What the detector finds without the head (the head adds to it).
+    let detector = crate::pipeline::emotion::EmotionDetector::default().with_head(None);
+    let floor = |text: &str| -> Vec<Emotion> {
+        detector
+            .detect(&Normalized::new(text))
+            .into_iter()
+            .map(|c| c.emotion)
+            .collect()
+    };
     let (mut train, mut tune_en, mut tune_zh) = (Vec::new(), Vec::new(), Vec::new());
     for ((text, gold), v) in go.iter().zip(go_vectors) {
         let example = (v.clone(), gold.iter().copied().collect(), 1.0);
         if held(text, 0.1) {
-            tune_en.push(example);
+            tune_en.push((example, floor(text)));
         } else {
             train.push(example);
         }
@@ -255,8 +264,8 @@ pub fn train_emotions(
     for (o, v) in own.iter().zip(own_vectors) {
         let example = (v.clone(), o.cues.clone(), 20.0);
         match (held(&o.text, 0.5), o.lang.as_str()) {
-            (true, "zh") => tune_zh.push(example),
-            (true, _) => tune_en.push(example),
+            (true, "zh") => tune_zh.push((example, floor(&o.text))),
+            (true, _) => tune_en.push((example, floor(&o.text))),
             (false, _) => train.push(example),
         }
     }
