@@ -42,8 +42,8 @@ struct Queue {
     jobs: VecDeque<Job>,
     /// Tokens queued.
     queued_tokens: usize,
-    /// Tokens in the batches being encoded now.
-    running_tokens: usize,
+    /// The passes running now: when each started and its tokens.
+    running: Vec<(Instant, usize)>,
     /// Measured seconds per token of a batch (moving average).
     cost_per_token: f64,
     /// Set when the pool is dropped: workers exit.
@@ -88,7 +88,7 @@ impl EncoderPool {
             Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 queued_tokens: 0,
-                running_tokens: 0,
+                running: Vec::new(),
                 cost_per_token: INITIAL_COST_PER_TOKEN.as_secs_f64(),
                 closed: false,
             }),
@@ -118,10 +118,20 @@ impl EncoderPool {
         if q.jobs.len() >= QUEUE_CAPACITY {
             return Err(Declined::QueueFull);
         }
-        // Work ahead of this turn, spread over the workers, plus its own
-        // batch's pass.
-        let ahead = (q.queued_tokens + q.running_tokens + tokens.len()) as f64;
-        let estimate = q.cost_per_token * (ahead / self.workers as f64 + tokens.len() as f64);
+        // The next worker to be free takes everything queued, this turn
+        // included, as one pass: the wait is what remains of the earliest
+        // running pass (none if a worker is idle) plus that pass.
+        let free_in = if q.running.len() < self.workers {
+            0.0
+        } else {
+            q.running
+                .iter()
+                .map(|(started, tokens)| {
+                    (q.cost_per_token * *tokens as f64 - started.elapsed().as_secs_f64()).max(0.0)
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let estimate = free_in + q.cost_per_token * (q.queued_tokens + tokens.len()) as f64;
         if estimate > self.budget.as_secs_f64() {
             return Err(Declined::OverBudget);
         }
@@ -151,6 +161,7 @@ impl Drop for EncoderPool {
 fn work(encoder: &Encoder, shared: &(Mutex<Queue>, Condvar)) {
     let (lock, ready) = shared;
     loop {
+        let started;
         let batch: Vec<Job> = {
             let mut q = lock.lock();
             while q.jobs.is_empty() && !q.closed {
@@ -159,6 +170,7 @@ fn work(encoder: &Encoder, shared: &(Mutex<Queue>, Condvar)) {
             if q.closed {
                 return;
             }
+            started = Instant::now();
             let mut batch = Vec::new();
             let mut tokens = 0;
             while let Some(job) = q.jobs.front() {
@@ -169,18 +181,19 @@ fn work(encoder: &Encoder, shared: &(Mutex<Queue>, Condvar)) {
                 batch.extend(q.jobs.pop_front());
             }
             q.queued_tokens -= tokens;
-            q.running_tokens += tokens;
+            q.running.push((started, tokens));
             batch
         };
         let tokens: usize = batch.iter().map(|j| j.tokens.len()).sum();
-        let started = Instant::now();
         let sequences: Vec<Vec<u32>> = batch.iter().map(|j| j.tokens.clone()).collect();
         let vectors = encoder.embed_tokens(&sequences);
         let elapsed = started.elapsed();
         crate::instruments::encoder_batch(batch.len(), elapsed);
         {
             let mut q = lock.lock();
-            q.running_tokens -= tokens;
+            if let Some(i) = q.running.iter().position(|r| r.0 == started) {
+                q.running.swap_remove(i);
+            }
             let measured = elapsed.as_secs_f64() / tokens.max(1) as f64;
             q.cost_per_token = 0.8 * q.cost_per_token + 0.2 * measured;
         }
