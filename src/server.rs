@@ -205,7 +205,9 @@ pub async fn serve_with_http(
             .set_service_status(name, ServingStatus::Serving)
             .await;
     }
-    if !config.echo {
+    if config.echo {
+        semantic.set_state(crate::semantic::State::Off);
+    } else {
         tokio::spawn(semantic_health(
             semantic.clone(),
             config.semantic.clone(),
