@@ -14,6 +14,17 @@ use super::{
 use crate::{domain::Emotion, text::normalize::Normalized, Error};
 use std::{collections::BTreeSet, io::Write, ops::Range, path::Path};
 
+/// The cues the trained emotion models (the English n-gram model and the
+/// semantic tier's head) learn: those GoEmotions maps to (urgency is the
+/// lexicon's alone).
+pub const TRAINED_CUES: [Emotion; 5] = [
+    Emotion::Frustration,
+    Emotion::Anxiety,
+    Emotion::Confusion,
+    Emotion::Sadness,
+    Emotion::Satisfaction,
+];
+
 /// The cue of a label name.
 fn emotion_of(label: &str) -> Option<Emotion> {
     Some(match label {
@@ -158,13 +169,7 @@ pub fn train(
             0.1,
         )
     };
-    let cues = [
-        Emotion::Frustration,
-        Emotion::Anxiety,
-        Emotion::Confusion,
-        Emotion::Sadness,
-        Emotion::Satisfaction,
-    ];
+    let cues = TRAINED_CUES;
     let labels: Vec<String> = cues.map(name_of).to_vec();
     let index = |e: &Emotion| cues.iter().position(|c| c == e);
     // One example per text with all its cues (none for most texts): one

@@ -8,7 +8,7 @@
 //! The head adds cues the lexicon missed; the lexicon stays the floor and
 //! supplies evidence words wherever it finds a cue.
 
-use super::head::{logits, moments, standardize};
+use super::head::{logits, LinearLayer};
 use crate::{
     domain::{Emotion, Language},
     model::lbfgs::{self, Objective},
@@ -20,14 +20,9 @@ use serde::{Deserialize, Serialize};
 pub struct EmotionHead {
     /// The cues, in output order.
     pub cues: Vec<Emotion>,
-    /// Per-dimension mean of the training embeddings.
-    pub mean: Vec<f32>,
-    /// Per-dimension 1 / standard deviation.
-    pub inv_std: Vec<f32>,
-    /// `cues × dim` weights.
-    pub weights: Vec<f32>,
-    /// Per-cue bias.
-    pub bias: Vec<f32>,
+    /// The linear layer on the standardized embedding (one score per cue).
+    #[serde(flatten)]
+    pub layer: LinearLayer,
     /// Per-cue probability thresholds for English text.
     pub thresholds_en: Vec<f32>,
     /// Per-cue probability thresholds for Mandarin text.
@@ -39,13 +34,13 @@ pub struct EmotionHead {
 impl EmotionHead {
     /// Embedding size the head expects.
     pub fn dim(&self) -> usize {
-        self.mean.len()
+        self.layer.dim()
     }
 
     /// The probability of every cue.
     pub fn probabilities(&self, embedding: &[f32]) -> Vec<f32> {
-        let z = standardize(embedding, &self.mean, &self.inv_std);
-        logits(&self.weights, &self.bias, &z)
+        self.layer
+            .scores(embedding)
             .into_iter()
             .map(sigmoid)
             .collect()
@@ -69,13 +64,9 @@ impl EmotionHead {
     /// Reads a head from its JSON.
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
         let head: EmotionHead = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        let (c, d) = (head.cues.len(), head.mean.len());
-        let sizes = [
-            head.bias.len(),
-            head.thresholds_en.len(),
-            head.thresholds_zh.len(),
-        ];
-        if head.inv_std.len() != d || head.weights.len() != c * d || sizes.iter().any(|&n| n != c) {
+        head.layer.check(head.cues.len())?;
+        let c = head.cues.len();
+        if head.thresholds_en.len() != c || head.thresholds_zh.len() != c {
             return Err("inconsistent sizes".into());
         }
         Ok(head)
@@ -192,12 +183,9 @@ pub fn train(
     iterations: usize,
 ) -> EmotionHead {
     let vectors: Vec<&[f32]> = train.iter().map(|(e, _, _)| e.as_slice()).collect();
-    let (mean, inv_std) = moments(&vectors);
-    let d = mean.len();
-    let x: Vec<Vec<f32>> = vectors
-        .iter()
-        .map(|e| standardize(e, &mean, &inv_std))
-        .collect();
+    let mut layer = LinearLayer::for_embeddings(&vectors, cues.len());
+    let d = layer.dim();
+    let x: Vec<Vec<f32>> = vectors.iter().map(|e| layer.standardize(e)).collect();
     let y: Vec<Vec<bool>> = train
         .iter()
         .map(|(_, gold, _)| cues.iter().map(|c| gold.contains(c)).collect())
@@ -217,13 +205,10 @@ pub fn train(
         tolerance: 1e-7,
     };
     lbfgs::minimize(&mut objective, &mut params, settings, |_, _| {});
-    let bias = params.split_off(cues.len() * d);
+    layer.set_parameters(params);
     let mut head = EmotionHead {
         cues: cues.to_vec(),
-        mean,
-        inv_std,
-        weights: params,
-        bias,
+        layer,
         thresholds_en: vec![0.5; cues.len()],
         thresholds_zh: vec![0.5; cues.len()],
         about: String::new(),

@@ -16,14 +16,9 @@ use serde::{Deserialize, Serialize};
 pub struct IntentHead {
     /// Label names, in the n-gram model's order (checked at load).
     pub labels: Vec<String>,
-    /// Per-dimension mean of the training embeddings (standardization).
-    pub mean: Vec<f32>,
-    /// Per-dimension 1 / standard deviation of the training embeddings.
-    pub inv_std: Vec<f32>,
-    /// `labels × dim` weights, row-major.
-    pub weights: Vec<f32>,
-    /// Per-label bias.
-    pub bias: Vec<f32>,
+    /// The linear layer on the standardized embedding.
+    #[serde(flatten)]
+    pub layer: LinearLayer,
     /// Weight of the embedding's probabilities in the mix, in [0, 1].
     pub mix: f32,
     /// Temperature of the mix: served probabilities are the mixed ones
@@ -41,13 +36,12 @@ pub struct IntentHead {
 impl IntentHead {
     /// Embedding size the head expects.
     pub fn dim(&self) -> usize {
-        self.mean.len()
+        self.layer.dim()
     }
 
     /// The embedding-only probabilities of every label.
     pub fn embedding_probabilities(&self, embedding: &[f32]) -> Vec<f32> {
-        let z = self.standardize(embedding);
-        let mut scores = logits(&self.weights, &self.bias, &z);
+        let mut scores = self.layer.scores(embedding);
         softmax(&mut scores);
         scores
     }
@@ -59,23 +53,76 @@ impl IntentHead {
         calibrated_mix(&embedded, ngram, self.mix, self.temperature)
     }
 
-    fn standardize(&self, embedding: &[f32]) -> Vec<f32> {
-        standardize(embedding, &self.mean, &self.inv_std)
-    }
-
     /// Reads a head from its JSON.
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
         let head: IntentHead = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        let (c, d) = (head.labels.len(), head.mean.len());
-        if head.inv_std.len() != d || head.weights.len() != c * d || head.bias.len() != c {
-            return Err("inconsistent sizes".into());
-        }
+        head.layer.check(head.labels.len())?;
         Ok(head)
     }
 
     /// The head as JSON.
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a head serializes")
+    }
+}
+
+/// A linear layer on the standardized embedding: what the intent and the
+/// emotion heads share (serialized flat into each head's JSON).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LinearLayer {
+    /// Per-dimension mean of the training embeddings (standardization).
+    pub mean: Vec<f32>,
+    /// Per-dimension 1 / standard deviation of the training embeddings.
+    pub inv_std: Vec<f32>,
+    /// `outputs × dim` weights, row-major.
+    pub weights: Vec<f32>,
+    /// Per-output bias.
+    pub bias: Vec<f32>,
+}
+
+impl LinearLayer {
+    /// A layer standardized by the moments of `embeddings`, weights zero.
+    pub fn for_embeddings(embeddings: &[&[f32]], outputs: usize) -> Self {
+        let (mean, inv_std) = moments(embeddings);
+        LinearLayer {
+            weights: vec![0.0; outputs * mean.len()],
+            bias: vec![0.0; outputs],
+            mean,
+            inv_std,
+        }
+    }
+
+    /// Embedding size.
+    pub fn dim(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// The standardized embedding.
+    pub fn standardize(&self, embedding: &[f32]) -> Vec<f32> {
+        standardize(embedding, &self.mean, &self.inv_std)
+    }
+
+    /// The raw scores (logits) of every output.
+    pub fn scores(&self, embedding: &[f32]) -> Vec<f32> {
+        logits(&self.weights, &self.bias, &self.standardize(embedding))
+    }
+
+    /// Takes fitted parameters (`outputs × dim` weights, then biases).
+    pub fn set_parameters(&mut self, mut params: Vec<f32>) {
+        self.bias = params.split_off(self.weights.len());
+        self.weights = params;
+    }
+
+    /// Checks the sizes against `outputs` (for decoding).
+    pub fn check(&self, outputs: usize) -> Result<(), String> {
+        let d = self.dim();
+        if self.inv_std.len() != d
+            || self.weights.len() != outputs * d
+            || self.bias.len() != outputs
+        {
+            return Err("inconsistent sizes".into());
+        }
+        Ok(())
     }
 }
 
@@ -221,19 +268,15 @@ pub fn train(set: &TrainingSet<'_>, l2: f32, iterations: usize) -> IntentHead {
     let d = set.train[0].0.len();
     let classes = set.labels.len();
     let vectors: Vec<&[f32]> = set.train.iter().map(|(e, _)| e.as_slice()).collect();
-    let (mean, inv_std) = moments(&vectors);
     let mut head = IntentHead {
         labels: set.labels.to_vec(),
-        mean,
-        inv_std,
-        weights: vec![0.0; classes * d],
-        bias: vec![0.0; classes],
+        layer: LinearLayer::for_embeddings(&vectors, classes),
         mix: 0.5,
         temperature: 1.0,
         oos_threshold: 0.0,
         about: String::new(),
     };
-    let x: Vec<Vec<f32>> = set.train.iter().map(|(e, _)| head.standardize(e)).collect();
+    let x: Vec<Vec<f32>> = vectors.iter().map(|e| head.layer.standardize(e)).collect();
     let y: Vec<usize> = set.train.iter().map(|(_, y)| *y).collect();
     let mut params = vec![0f32; classes * (d + 1)];
     let mut objective = SoftmaxLoss {
@@ -248,8 +291,7 @@ pub fn train(set: &TrainingSet<'_>, l2: f32, iterations: usize) -> IntentHead {
         tolerance: 1e-7,
     };
     lbfgs::minimize(&mut objective, &mut params, settings, |_, _| {});
-    head.bias = params.split_off(classes * d);
-    head.weights = params;
+    head.layer.set_parameters(params);
 
     // The mix and threshold, on held-out data.
     let embedded: Vec<Vec<f32>> = set

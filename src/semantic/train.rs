@@ -269,13 +269,7 @@ pub fn train_emotions(
             (false, _) => train.push(example),
         }
     }
-    let cues = [
-        Emotion::Frustration,
-        Emotion::Anxiety,
-        Emotion::Confusion,
-        Emotion::Sadness,
-        Emotion::Satisfaction,
-    ];
+    let cues = crate::model::emotion_model::TRAINED_CUES;
     let started = std::time::Instant::now();
     let head = super::emotion_head::train(&cues, &train, &tune_en, &tune_zh, l2, 300);
     std::fs::write(out_file, head.encode())
