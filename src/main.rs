@@ -395,15 +395,9 @@ async fn main() -> ExitCode {
             rows,
             semantic,
         } => {
-            let model = match model {
-                Some(path) => std::fs::read(&path)
-                    .map_err(|e| callassist::Error::Io(format!("{}: {e}", path.display())))
-                    .and_then(|b| IntentModel::decode(&b)),
-                None => Ok((*callassist::pipeline::intent::default_model()).clone()),
-            };
+            let model = intent_model(model);
             if let Some(head) = semantic {
-                let cache =
-                    callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok());
+                let cache = encoder_cache();
                 return report(model.and_then(|model| {
                     let head = std::fs::read(&head)
                         .map_err(|e| callassist::Error::Io(format!("{}: {e}", head.display())))?;
@@ -448,8 +442,7 @@ async fn main() -> ExitCode {
                     .map(|m| EmotionDetector::with_model(std::sync::Arc::new(m))),
                 (None, false) => Ok(EmotionDetector::default()),
             };
-            let cache =
-                callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok());
+            let cache = encoder_cache();
             let run = |d: EmotionDetector| -> Result<(), callassist::Error> {
                 let Some(head) = &semantic else {
                     return callassist::model::emotion_eval::evaluate(
@@ -521,14 +514,8 @@ async fn main() -> ExitCode {
             l2,
             out,
         } => {
-            let base = match base {
-                Some(path) => std::fs::read(&path)
-                    .map_err(|e| callassist::Error::Io(format!("{}: {e}", path.display())))
-                    .and_then(|b| IntentModel::decode(&b)),
-                None => Ok((*callassist::pipeline::intent::default_model()).clone()),
-            };
-            let cache =
-                callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok());
+            let base = intent_model(base);
+            let cache = encoder_cache();
             let encoder = match encoder {
                 Some(path) => Ok(path),
                 None => fetch_encoder(&cache),
@@ -558,8 +545,7 @@ async fn main() -> ExitCode {
             l2,
             out,
         } => {
-            let cache =
-                callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok());
+            let cache = encoder_cache();
             report(fetch_encoder(&cache).and_then(|encoder| {
                 let args = callassist::semantic::train::EmotionArgs {
                     goemotions,
@@ -578,8 +564,7 @@ async fn main() -> ExitCode {
             }))
         }
         Command::FetchEncoder => {
-            let cache =
-                callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok());
+            let cache = encoder_cache();
             report(fetch_encoder(&cache).map(|path| println!("{}", path.display())))
         }
         Command::Loadgen {
@@ -728,4 +713,19 @@ async fn shutdown_signal() {
 fn fetch_encoder(cache: &std::path::Path) -> Result<PathBuf, callassist::Error> {
     callassist::semantic::weights::ensure(cache, &mut |line| eprintln!("{line}"))
         .map_err(callassist::Error::Io)
+}
+
+/// The intent model at `path`, or the embedded one.
+fn intent_model(path: Option<PathBuf>) -> Result<IntentModel, callassist::Error> {
+    match path {
+        Some(path) => std::fs::read(&path)
+            .map_err(|e| callassist::Error::Io(format!("{}: {e}", path.display())))
+            .and_then(|b| IntentModel::decode(&b)),
+        None => Ok((*callassist::pipeline::intent::default_model()).clone()),
+    }
+}
+
+/// The user's encoder cache directory (see `semantic::weights`).
+fn encoder_cache() -> PathBuf {
+    callassist::semantic::weights::default_cache_dir(&|k| std::env::var(k).ok())
 }

@@ -552,9 +552,10 @@ impl EmotionDetector {
         }
         if let (Some(head), Some(embedding)) = (&self.head, embedding) {
             if embedding.len() == head.dim() {
+                let mut clause = None;
                 for (emotion, p) in head.detect(embedding, text.language) {
                     if !best.iter().any(|b| b.0 == emotion) {
-                        let (start, end) = strongest_clause(s);
+                        let (start, end) = *clause.get_or_insert_with(|| strongest_clause(s));
                         best.push((emotion, p, start, end, 1));
                     }
                 }

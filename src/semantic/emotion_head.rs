@@ -8,11 +8,8 @@
 //! The head adds cues the lexicon missed; the lexicon stays the floor and
 //! supplies evidence words wherever it finds a cue.
 
-use super::head::{logits, LinearLayer};
-use crate::{
-    domain::{Emotion, Language},
-    model::lbfgs::{self, Objective},
-};
+use super::head::LinearLayer;
+use crate::domain::{Emotion, Language};
 use serde::{Deserialize, Serialize};
 
 /// A trained emotion head (JSON).
@@ -82,52 +79,6 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Mean logistic loss of one sigmoid per cue, L2 on the weights.
-struct MultiLabelLoss<'a> {
-    x: &'a [Vec<f32>],
-    y: &'a [Vec<bool>],
-    /// Per-example weight (own examples count more than Reddit comments).
-    w: &'a [f32],
-    cues: usize,
-    l2: f32,
-}
-
-impl Objective for MultiLabelLoss<'_> {
-    fn evaluate(&mut self, params: &[f32], grad: &mut [f32]) -> f64 {
-        let d = self.x[0].len();
-        let (w, b) = params.split_at(self.cues * d);
-        grad.fill(0.0);
-        let total: f32 = self.w.iter().sum();
-        let mut loss = 0.0f64;
-        for ((x, y), &weight) in self.x.iter().zip(self.y).zip(self.w) {
-            let scores = logits(w, b, x);
-            let (gw, gb) = grad.split_at_mut(self.cues * d);
-            for (c, (&s, &gold)) in scores.iter().zip(y).enumerate() {
-                let p = sigmoid(s);
-                let target = f32::from(u8::from(gold));
-                loss -= f64::from(weight)
-                    * f64::from(if gold {
-                        p.max(1e-7).ln()
-                    } else {
-                        (1.0 - p).max(1e-7).ln()
-                    });
-                let g = weight * (p - target) / total;
-                gb[c] += g;
-                for (gw, x) in gw[c * d..(c + 1) * d].iter_mut().zip(x) {
-                    *gw += g * x;
-                }
-            }
-        }
-        loss /= f64::from(total);
-        let (gw, _) = grad.split_at_mut(self.cues * d);
-        for (g, w) in gw.iter_mut().zip(w) {
-            *g += self.l2 * w;
-            loss += 0.5 * f64::from(self.l2 * w * w);
-        }
-        loss
-    }
-}
-
 /// One labelled embedding: the vector, its gold cues, its weight.
 pub type Labelled = (Vec<f32>, Vec<Emotion>, f32);
 
@@ -184,28 +135,25 @@ pub fn train(
 ) -> EmotionHead {
     let vectors: Vec<&[f32]> = train.iter().map(|(e, _, _)| e.as_slice()).collect();
     let mut layer = LinearLayer::for_embeddings(&vectors, cues.len());
-    let d = layer.dim();
     let x: Vec<Vec<f32>> = vectors.iter().map(|e| layer.standardize(e)).collect();
-    let y: Vec<Vec<bool>> = train
-        .iter()
-        .map(|(_, gold, _)| cues.iter().map(|c| gold.contains(c)).collect())
-        .collect();
-    let w: Vec<f32> = train.iter().map(|(_, _, w)| *w).collect();
-    let mut params = vec![0f32; cues.len() * (d + 1)];
-    let mut objective = MultiLabelLoss {
-        x: &x,
-        y: &y,
-        w: &w,
-        cues: cues.len(),
-        l2,
-    };
-    let settings = lbfgs::Settings {
-        max_iterations: iterations,
-        memory: 10,
-        tolerance: 1e-7,
-    };
-    lbfgs::minimize(&mut objective, &mut params, settings, |_, _| {});
-    layer.set_parameters(params);
+    // Logistic loss of one sigmoid per cue, each example weighted (own
+    // examples count more than Reddit comments), averaged by total weight.
+    let total: f32 = train.iter().map(|(_, _, w)| *w).sum();
+    layer.fit(&x, l2, iterations, f64::from(total), |i, scores, loss| {
+        let (_, gold, weight) = &train[i];
+        for (s, cue) in scores.iter_mut().zip(cues) {
+            let p = sigmoid(*s);
+            let positive = gold.contains(cue);
+            let target = f32::from(u8::from(positive));
+            *loss -= f64::from(*weight)
+                * f64::from(if positive {
+                    p.max(1e-7).ln()
+                } else {
+                    (1.0 - p).max(1e-7).ln()
+                });
+            *s = weight * (p - target) / total;
+        }
+    });
     let mut head = EmotionHead {
         cues: cues.to_vec(),
         layer,

@@ -107,8 +107,32 @@ impl LinearLayer {
         logits(&self.weights, &self.bias, &self.standardize(embedding))
     }
 
-    /// Takes fitted parameters (`outputs × dim` weights, then biases).
-    pub fn set_parameters(&mut self, mut params: Vec<f32>) {
+    /// Fits the weights and biases by L-BFGS (from zero, deterministic) to
+    /// the standardized embeddings `x`: see [`Fit`] for `example` and
+    /// `scale`.
+    pub(super) fn fit(
+        &mut self,
+        x: &[Vec<f32>],
+        l2: f32,
+        iterations: usize,
+        scale: f64,
+        example: impl FnMut(usize, &mut [f32], &mut f64),
+    ) {
+        let outputs = self.bias.len();
+        let mut params = vec![0f32; outputs * (self.dim() + 1)];
+        let mut objective = Fit {
+            x,
+            outputs,
+            l2,
+            scale,
+            example,
+        };
+        let settings = lbfgs::Settings {
+            max_iterations: iterations,
+            memory: 10,
+            tolerance: 1e-7,
+        };
+        lbfgs::minimize(&mut objective, &mut params, settings, |_, _| {});
         self.bias = params.split_off(self.weights.len());
         self.weights = params;
     }
@@ -146,7 +170,7 @@ fn calibrated_mix(embedded: &[f32], ngram: &[f32], mix: f32, temperature: f32) -
     p
 }
 
-pub(super) fn logits(weights: &[f32], bias: &[f32], z: &[f32]) -> Vec<f32> {
+fn logits(weights: &[f32], bias: &[f32], z: &[f32]) -> Vec<f32> {
     let d = z.len();
     bias.iter()
         .zip(weights.chunks_exact(d))
@@ -209,37 +233,38 @@ fn softmax(scores: &mut [f32]) {
     scores.iter_mut().for_each(|s| *s /= sum);
 }
 
-/// Cross-entropy of a softmax regression with L2 on the weights.
-struct SoftmaxLoss<'a> {
+/// The regularized objective of a [`LinearLayer`] on standardized
+/// embeddings: `example(i, scores, loss)` adds example `i`'s loss to
+/// `loss` and turns its scores into the gradient with respect to them
+/// (already divided by `scale`); this sums the parameter gradients, divides
+/// the loss by `scale` and adds L2 on the weights.
+struct Fit<'a, F> {
     x: &'a [Vec<f32>],
-    y: &'a [usize],
-    classes: usize,
+    outputs: usize,
     l2: f32,
+    scale: f64,
+    example: F,
 }
 
-impl Objective for SoftmaxLoss<'_> {
+impl<F: FnMut(usize, &mut [f32], &mut f64)> Objective for Fit<'_, F> {
     fn evaluate(&mut self, params: &[f32], grad: &mut [f32]) -> f64 {
         let d = self.x[0].len();
-        let (w, b) = params.split_at(self.classes * d);
+        let (w, b) = params.split_at(self.outputs * d);
         grad.fill(0.0);
         let mut loss = 0.0f64;
-        let n = self.x.len() as f32;
-        for (x, &y) in self.x.iter().zip(self.y) {
-            let mut p = logits(w, b, x);
-            softmax(&mut p);
-            loss -= f64::from(p[y].max(1e-12).ln());
-            p[y] -= 1.0;
-            let (gw, gb) = grad.split_at_mut(self.classes * d);
-            for (c, &g) in p.iter().enumerate() {
-                let g = g / n;
+        for (i, x) in self.x.iter().enumerate() {
+            let mut scores = logits(w, b, x);
+            (self.example)(i, &mut scores, &mut loss);
+            let (gw, gb) = grad.split_at_mut(self.outputs * d);
+            for (c, &g) in scores.iter().enumerate() {
                 gb[c] += g;
                 for (gw, x) in gw[c * d..(c + 1) * d].iter_mut().zip(x) {
                     *gw += g * x;
                 }
             }
         }
-        loss /= f64::from(n);
-        let (gw, _) = grad.split_at_mut(self.classes * d);
+        loss /= self.scale;
+        let (gw, _) = grad.split_at_mut(self.outputs * d);
         for (g, w) in gw.iter_mut().zip(w) {
             *g += self.l2 * w;
             loss += 0.5 * f64::from(self.l2 * w * w);
@@ -265,7 +290,6 @@ pub struct TrainingSet<'a> {
 /// out-of-scope threshold that maximize held-out accuracy (an out-of-scope
 /// example counts as right when it is rejected). Deterministic.
 pub fn train(set: &TrainingSet<'_>, l2: f32, iterations: usize) -> IntentHead {
-    let d = set.train[0].0.len();
     let classes = set.labels.len();
     let vectors: Vec<&[f32]> = set.train.iter().map(|(e, _)| e.as_slice()).collect();
     let mut head = IntentHead {
@@ -277,21 +301,16 @@ pub fn train(set: &TrainingSet<'_>, l2: f32, iterations: usize) -> IntentHead {
         about: String::new(),
     };
     let x: Vec<Vec<f32>> = vectors.iter().map(|e| head.layer.standardize(e)).collect();
-    let y: Vec<usize> = set.train.iter().map(|(_, y)| *y).collect();
-    let mut params = vec![0f32; classes * (d + 1)];
-    let mut objective = SoftmaxLoss {
-        x: &x,
-        y: &y,
-        classes,
-        l2,
-    };
-    let settings = lbfgs::Settings {
-        max_iterations: iterations,
-        memory: 10,
-        tolerance: 1e-7,
-    };
-    lbfgs::minimize(&mut objective, &mut params, settings, |_, _| {});
-    head.layer.set_parameters(params);
+    // Softmax cross-entropy, averaged over the examples.
+    let n = set.train.len() as f32;
+    head.layer
+        .fit(&x, l2, iterations, f64::from(n), |i, scores, loss| {
+            let y = set.train[i].1;
+            softmax(scores);
+            *loss -= f64::from(scores[y].max(1e-12).ln());
+            scores[y] -= 1.0;
+            scores.iter_mut().for_each(|g| *g /= n);
+        });
 
     // The mix and threshold, on held-out data.
     let embedded: Vec<Vec<f32>> = set

@@ -54,16 +54,9 @@ pub fn train(
     held.extend(h);
     let labels = args.base.linear.labels.clone();
     let index = |l: &str| labels.iter().position(|x| x == l);
-    let encoder = Encoder::open(&args.encoder).map_err(|e| Error::Io(e.to_string()))?;
-    let digest = super::weights::sha256_file(&args.encoder)?;
-    std::fs::create_dir_all(&args.cache)?;
-    let cache_file = args.cache.join(format!("embeddings-{}.bin", &digest[..16]));
     let texts: Vec<&str> = kept.iter().chain(&held).map(|e| e.text.as_str()).collect();
     let started = std::time::Instant::now();
-    let vectors = embed_all(&encoder, &texts, &cache_file, 2, &mut |done, total| {
-        let _ = write!(progress, "\r  embedding {done}/{total}");
-        let _ = progress.flush();
-    })?;
+    let vectors = cached_embeddings(&args.encoder, &args.cache, &texts, progress)?;
     let _ = writeln!(progress);
     let (train_vectors, held_vectors) = vectors.split_at(kept.len());
     let train_set: Vec<(Vec<f32>, usize)> = kept
@@ -129,12 +122,8 @@ pub fn eval(
         examples.retain(|e| dataset::in_holdout(e, fraction));
     }
     let pairs = commands::pairs(&examples);
-    let model = Encoder::open(encoder).map_err(|e| Error::Io(e.to_string()))?;
-    let digest = super::weights::sha256_file(encoder)?;
-    std::fs::create_dir_all(cache)?;
-    let cache_file = cache.join(format!("embeddings-{}.bin", &digest[..16]));
     let texts: Vec<&str> = pairs.iter().map(|(t, _)| t.as_str()).collect();
-    let vectors = embed_all(&model, &texts, &cache_file, 2, &mut |_, _| {})?;
+    let vectors = cached_embeddings(encoder, cache, &texts, &mut std::io::sink())?;
     let evaluation = Evaluation::scored_by(base, &pairs, |i, text| {
         head.probabilities(
             &vectors[i],
