@@ -158,9 +158,10 @@ impl Encoder {
     }
 
     /// [`Encoder::embed`] for already tokenized texts.
-    pub fn embed_tokens(&self, sequences: &[Vec<u32>]) -> Vec<Vec<f32>> {
+    pub fn embed_tokens<S: AsRef<[u32]>>(&self, sequences: &[S]) -> Vec<Vec<f32>> {
+        let sequences: Vec<&[u32]> = sequences.iter().map(AsRef::as_ref).collect();
         let h = self.dims.hidden;
-        let total: usize = sequences.iter().map(Vec::len).sum();
+        let total: usize = sequences.iter().map(|s| s.len()).sum();
         if total == 0 {
             return Vec::new();
         }
@@ -188,7 +189,7 @@ impl Encoder {
             layer.k.forward(&x, &mut k);
             layer.v.forward(&x, &mut v);
             let mut start = 0;
-            for s in sequences {
+            for s in &sequences {
                 let range = start * h..(start + s.len()) * h;
                 attention(
                     &q[range.clone()],

@@ -81,30 +81,32 @@ impl State {
 }
 
 /// The shared handle: the pool once the encoder is ready.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SemanticTier {
     /// The running pool, when ready.
     pool: ArcSwapOption<pool::EncoderPool>,
     /// The state, for health and metrics.
-    state: parking_lot::Mutex<Option<State>>,
+    state: parking_lot::Mutex<State>,
 }
 
 impl SemanticTier {
     /// A tier in `state` with no pool yet.
     pub fn new(state: State) -> Self {
-        let tier = SemanticTier::default();
-        tier.set_state(state);
-        tier
+        crate::instruments::semantic_state(state);
+        SemanticTier {
+            pool: ArcSwapOption::empty(),
+            state: parking_lot::Mutex::new(state),
+        }
     }
 
     /// The current state.
     pub fn state(&self) -> State {
-        self.state.lock().unwrap_or(State::Off)
+        *self.state.lock()
     }
 
     /// Records a state change (metrics follow).
     pub fn set_state(&self, state: State) {
-        *self.state.lock() = Some(state);
+        *self.state.lock() = state;
         crate::instruments::semantic_state(state);
     }
 

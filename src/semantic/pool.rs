@@ -185,7 +185,7 @@ fn work(encoder: &Encoder, shared: &(Mutex<Queue>, Condvar)) {
             batch
         };
         let tokens: usize = batch.iter().map(|j| j.tokens.len()).sum();
-        let sequences: Vec<Vec<u32>> = batch.iter().map(|j| j.tokens.clone()).collect();
+        let sequences: Vec<&[u32]> = batch.iter().map(|j| j.tokens.as_slice()).collect();
         let vectors = encoder.embed_tokens(&sequences);
         let elapsed = started.elapsed();
         crate::instruments::encoder_batch(batch.len(), elapsed);
