@@ -19,6 +19,16 @@ pub const ENV_PREFIX: &str = "CALLASSIST_";
 /// The environment variable naming the config file.
 pub const ENV_CONFIG_FILE: &str = "CALLASSIST_CONFIG";
 
+/// Whether `key` (an environment variable's name after [`ENV_PREFIX`]) is
+/// one that Kubernetes injects for a Service named `callassist` ("service
+/// links": `CALLASSIST_SERVICE_HOST`, `CALLASSIST_SERVICE_PORT_GRPC`,
+/// `CALLASSIST_PORT`, `CALLASSIST_PORT_50051_TCP_ADDR` …) rather than a
+/// setting. No setting is named `port` or starts with `service_` / `port_`,
+/// so a mistyped real key (`CALLASSIST_MAX_CALS`) is still rejected.
+fn is_service_link(key: &str) -> bool {
+    key == "PORT" || key.starts_with("PORT_") || key.starts_with("SERVICE_")
+}
+
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -523,6 +533,10 @@ impl Config {
             if name == ENV_CONFIG_FILE || key.is_empty() {
                 continue;
             }
+            if is_service_link(key) {
+                tracing::debug!(variable = %name, "ignored: a Kubernetes service-link variable, not a setting");
+                continue;
+            }
             apply(
                 &format!("environment variable {name}"),
                 &key.to_ascii_lowercase(),
@@ -581,6 +595,22 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn kubernetes_service_links_are_not_settings_but_typos_still_fail() {
+        let links = env(&[
+            ("CALLASSIST_PORT", "tcp://10.0.0.1:50051"),
+            ("CALLASSIST_PORT_50051_TCP", "tcp://10.0.0.1:50051"),
+            ("CALLASSIST_PORT_50051_TCP_ADDR", "10.0.0.1"),
+            ("CALLASSIST_SERVICE_HOST", "10.0.0.1"),
+            ("CALLASSIST_SERVICE_PORT_GRPC", "50051"),
+            ("CALLASSIST_MAX_CALLS", "7"),
+        ]);
+        let c = Config::from_layers(None, &links, &[]).unwrap();
+        assert_eq!(c.limits.max_calls, 7);
+        let e = Config::from_layers(None, &env(&[("CALLASSIST_MAX_CALS", "7")]), &[]).unwrap_err();
+        assert!(e.to_string().contains("max_cals"), "{e}");
     }
 
     #[test]

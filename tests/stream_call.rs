@@ -404,6 +404,14 @@ async fn per_call_limits_end_the_stream_but_keep_the_call_for_a_resume() {
     let status = call.error().await;
     assert_status(&status, Code::ResourceExhausted, "max_segments_per_call");
 
+    // A message larger than max_message_bytes is refused by name (not
+    // taken for the client leaving); the call stays resumable.
+    let mut call = open(&mut client, start("backwards")).await.unwrap();
+    call.send(customer("huge", &"余额".repeat(200_000), 12000))
+        .await;
+    let status = call.error().await;
+    assert_status(&status, Code::ResourceExhausted, "max_message_bytes");
+
     // A half-closed stream (no `end`) leaves the call waiting; an overlong
     // end reason is refused by name; a proper end gets the summary.
     let call = open(&mut client, start("backwards")).await.unwrap();

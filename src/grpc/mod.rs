@@ -110,7 +110,8 @@ impl CallAssistService for CallAssist {
         let mut inbound = request.into_inner();
         let first = inbound
             .message()
-            .await?
+            .await
+            .map_err(|e| status::inbound_failure(&e).map_or(e, Status::from))?
             .ok_or_else(|| Error::invalid("start", "the stream ended before its first message"))?;
         let start = match first.event {
             Some(Inbound::Start(start)) => convert::call_start(start, tenant)?,
@@ -290,11 +291,16 @@ impl CallAssist {
             };
             let received = Instant::now();
             let outcome: Result<bool, Error> = match message {
-                Err(status) => {
-                    debug!(code = ?status.code(), "client stream failed; call detached");
-                    self.registry.detach(&attachment);
-                    return;
-                }
+                Err(failure) => match status::inbound_failure(&failure) {
+                    // The client's message could not be taken: tell it
+                    // (below); the call stays resumable.
+                    Some(error) => Err(error),
+                    None => {
+                        debug!(code = ?failure.code(), "client stream failed; call detached");
+                        self.registry.detach(&attachment);
+                        return;
+                    }
+                },
                 Ok(None) => {
                     info!("client closed the stream without `end`; call detached");
                     self.registry.detach(&attachment);

@@ -17,6 +17,34 @@ pub fn code(error: &Error) -> Code {
     }
 }
 
+/// What went wrong when a client's inbound stream failed: `Some` when its
+/// own message could not be taken (larger than `max_message_bytes`, or not
+/// a valid protobuf message), which the client must be told; `None` when the
+/// transport failed (the client left, reset the stream, lost its
+/// connection), where there is nobody left to tell.
+///
+/// tonic reports an oversized message as `OUT_OF_RANGE` and an undecodable
+/// one as `INTERNAL` with prost's "failed to decode" (or its framing
+/// "protocol error"); transport failures come with other codes or texts.
+pub fn inbound_failure(status: &Status) -> Option<Error> {
+    let message = status.message();
+    match status.code() {
+        Code::OutOfRange => Some(Error::ResourceExhausted(format!(
+            "a message is larger than the server accepts (max_message_bytes): {}",
+            message.trim_start_matches("Error, ")
+        ))),
+        Code::Internal
+            if message.starts_with("failed to decode") || message.starts_with("protocol error") =>
+        {
+            Some(Error::invalid(
+                "message",
+                format!("is not a valid StreamCallRequest: {message}"),
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// The snake-case name of a code, as the rejection metric labels it.
 fn name(code: Code) -> &'static str {
     match code {
@@ -69,6 +97,22 @@ mod tests {
         for (error, expected) in cases {
             assert_eq!(Status::from(error).code(), expected);
         }
+        let too_large = Status::out_of_range(
+            "Error, decoded message length too large: found 1048600 bytes, the limit is: 4194 bytes",
+        );
+        let error = inbound_failure(&too_large).unwrap();
+        assert_eq!(code(&error), Code::ResourceExhausted);
+        assert!(error.to_string().contains("max_message_bytes"), "{error}");
+        let garbled = Status::internal("failed to decode Protobuf message: invalid wire type");
+        assert_eq!(
+            inbound_failure(&garbled).map(|e| code(&e)),
+            Some(Code::InvalidArgument)
+        );
+        assert_eq!(
+            inbound_failure(&Status::cancelled("h2 protocol error: stream reset")),
+            None,
+            "a client that left is not told"
+        );
         let status = Status::from(Error::invalid("start.call_id", "must not be empty"));
         assert_eq!(status.message(), "invalid start.call_id: must not be empty");
     }

@@ -41,7 +41,10 @@ assert playbook == (root / "playbooks/default.toml").read_text(), \
     "deploy/k8s/playbook-configmap.yaml is stale: run scripts/playbook-configmap.py"
 volumes = {v["name"]: v for v in docs["Deployment"]["spec"]["template"]["spec"]["volumes"]}
 assert volumes["playbook"]["configMap"]["name"] == "callassist-playbook"
-container = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+pod = docs["Deployment"]["spec"]["template"]["spec"]
+assert pod.get("enableServiceLinks") is False, \
+    "service links off: a Service named callassist injects CALLASSIST_PORT etc."
+container = pod["containers"][0]
 for probe in ["readinessProbe", "livenessProbe"]:
     assert container[probe]["grpc"]["port"] == 50051, f"{probe} uses gRPC health"
 for bound in ["requests", "limits"]:
