@@ -12,7 +12,11 @@
 //! so memory freed by one call is reused by the next and the growth is what
 //! the calls hold.
 //!
+//! A third argument makes every call that long (its recording repeats):
+//! the memory of a call at 10 minutes should be that of a call at 1.
+//!
 //! `cargo run --release --example call_memory -- 10000 live`
+//! `cargo run --release --example call_memory -- 2000 live 10m`
 
 use callassist::{
     grpc::convert,
@@ -41,6 +45,9 @@ fn main() {
         Some("ended") => true,
         Some(other) => panic!("mode must be live or ended, not {other}"),
     };
+    let length = args
+        .next()
+        .map(|s| humantime::parse_duration(&s).expect("a call length such as 10m"));
     let registry = Registry::new(Limits {
         max_calls: n + 1,
         summary_retention_count: n + 1,
@@ -54,7 +61,7 @@ fn main() {
     let before = rss_bytes();
     for i in 0..n {
         let mut attachment = None;
-        for step in script::realistic(&format!("call-{i:06}"), &mut rng, 1.0) {
+        for step in script::realistic(&format!("call-{i:06}"), &mut rng, 1.0, length) {
             match step.request.event.expect("script messages have an event") {
                 Event::Start(start) => {
                     let start = convert::call_start(start, Default::default()).unwrap();

@@ -226,6 +226,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "events retained per call for late watchers [128]",
     ),
     (
+        "event_history_bytes",
+        "bytes of events retained per call for late watchers [16384]",
+    ),
+    (
         "ended_event_history",
         "events kept per ended call for late watchers (the summary last) [16]",
     ),
@@ -388,6 +392,7 @@ impl Config {
                     .parse()
                     .map_err(|_| format!("{value:?} is not a non-negative integer"))?
             }
+            "event_history_bytes" => self.limits.event_history_bytes = positive(value)?,
             "ended_event_history" => self.limits.ended_event_history = positive(value)?,
             "watcher_buffer" => self.limits.watcher_buffer = positive(value)?,
             "max_segment_bytes" => self.max_segment_bytes = positive(value)?,

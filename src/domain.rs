@@ -135,6 +135,28 @@ pub struct Analysis {
     pub text: String,
 }
 
+impl Analysis {
+    /// Heap bytes this analysis holds beyond its own struct (strings and
+    /// vectors, by capacity): what keeping it in a call's history costs.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.text.capacity()
+            + self.intent.alternatives.capacity() * size_of::<(IntentId, f32)>()
+            + self.emotions.capacity() * size_of::<EmotionCue>()
+            + self
+                .emotions
+                .iter()
+                .map(|c| c.evidence.capacity())
+                .sum::<usize>()
+            + self.entities.capacity() * size_of::<Entity>()
+            + self
+                .entities
+                .iter()
+                .map(|e| e.text.capacity() + e.value.capacity())
+                .sum::<usize>()
+    }
+}
+
 /// An intent id (`check_balance`, …), shared rather than copied.
 pub type IntentId = std::sync::Arc<str>;
 

@@ -261,6 +261,10 @@ enum Command {
         /// Time compression of the realistic calls (1 = real time).
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
+        /// How long each realistic call lasts, e.g. 10m (its recorded
+        /// conversation repeats) [default: one pass, about a minute].
+        #[arg(long, value_parser = humantime::parse_duration)]
+        call_length: Option<std::time::Duration>,
         /// Calls per HTTP/2 connection.
         #[arg(long, default_value_t = 100)]
         streams_per_connection: usize,
@@ -575,6 +579,7 @@ async fn main() -> ExitCode {
             profile,
             watchers,
             speed,
+            call_length,
             streams_per_connection,
             seed,
             server_pid,
@@ -591,6 +596,7 @@ async fn main() -> ExitCode {
                 profile,
                 watchers,
                 speed: if speed > 0.0 { speed } else { 1.0 },
+                call_length,
                 streams_per_connection,
                 seed,
                 server_pid,

@@ -74,6 +74,9 @@ pub struct Options {
     pub watchers: usize,
     /// Time compression of the realistic scripts (1 = real time).
     pub speed: f64,
+    /// How long each realistic call lasts (its recording repeats); `None`:
+    /// one pass of the recording (about a minute).
+    pub call_length: Option<Duration>,
     /// Calls per HTTP/2 connection.
     pub streams_per_connection: usize,
     /// Seed of the scripts.
@@ -127,7 +130,12 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
                 n += 1;
                 match options.profile {
                     Profile::Realistic => {
-                        let steps = script::realistic(&call_id, &mut rng, options.speed);
+                        let steps = script::realistic(
+                            &call_id,
+                            &mut rng,
+                            options.speed,
+                            options.call_length,
+                        );
                         realistic_call(client.clone(), call_id, steps, options.watchers, &stats)
                             .await
                     }

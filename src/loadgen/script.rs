@@ -140,8 +140,16 @@ fn prefix(text: &str, share: f32) -> &str {
 /// A realistic call: a recorded call's turns and timing, half of its
 /// customer turns replaced by training utterances of its language; each
 /// utterance as interims ~300 ms apart, then the final when the speech ends;
-/// then `end`. `speed` > 1 compresses time (tests).
-pub fn realistic(call_id: &str, rng: &mut XorShift, speed: f64) -> Vec<Step> {
+/// then `end`. With `length`, the recording's conversation repeats (fresh
+/// utterances, new segment ids, time going on) until the call is that long:
+/// the hour-long calls that memory must hold flat over. `speed` > 1
+/// compresses time (tests).
+pub fn realistic(
+    call_id: &str,
+    rng: &mut XorShift,
+    speed: f64,
+    length: Option<Duration>,
+) -> Vec<Step> {
     let template = &templates()[rng.below(templates().len())];
     let mut steps = vec![Step {
         at: Duration::ZERO,
@@ -150,31 +158,44 @@ pub fn realistic(call_id: &str, rng: &mut XorShift, speed: f64) -> Vec<Step> {
     }];
     let scale = |ms: u32| Duration::from_secs_f64(f64::from(ms) / 1000.0 / speed);
     let pool = utterances(template.zh);
-    for (n, (speaker, text, start_ms, end_ms)) in template.turns.iter().enumerate() {
-        let id = format!("s{n}");
-        let text = if speaker == "customer" && !pool.is_empty() && rng.below(2) == 0 {
-            pool[rng.below(pool.len())].as_str()
-        } else {
-            text.as_str()
-        };
-        let revisions = 2 + rng.below(2) as u32;
-        for r in 0..revisions {
-            let at = start_ms + 300 * (r + 1);
-            if at >= *end_ms {
-                break;
+    // One pass of the recording, plus a pause before it starts over.
+    let pass_ms = template.turns.last().map_or(0, |t| t.3) + 1500;
+    let length_ms = length.map_or(0, |l| u32::try_from(l.as_millis()).unwrap_or(u32::MAX));
+    let mut n = 0;
+    let mut offset = 0;
+    loop {
+        for (speaker, text, start_ms, end_ms) in &template.turns {
+            let (start_ms, end_ms) = (start_ms + offset, end_ms + offset);
+            let id = format!("s{n}");
+            n += 1;
+            let text = if speaker == "customer" && !pool.is_empty() && rng.below(2) == 0 {
+                pool[rng.below(pool.len())].as_str()
+            } else {
+                text.as_str()
+            };
+            let revisions = 2 + rng.below(2) as u32;
+            for r in 0..revisions {
+                let at = start_ms + 300 * (r + 1);
+                if at >= end_ms {
+                    break;
+                }
+                let share = (r + 1) as f32 / (revisions + 1) as f32;
+                steps.push(Step {
+                    at: scale(at),
+                    request: segment(&id, speaker, prefix(text, share), false, start_ms, at),
+                    segment: Some((id.clone(), false)),
+                });
             }
-            let share = (r + 1) as f32 / (revisions + 1) as f32;
             steps.push(Step {
-                at: scale(at),
-                request: segment(&id, speaker, prefix(text, share), false, *start_ms, at),
-                segment: Some((id.clone(), false)),
+                at: scale(end_ms),
+                request: segment(&id, speaker, text, true, start_ms, end_ms),
+                segment: Some((id.clone(), true)),
             });
         }
-        steps.push(Step {
-            at: scale(*end_ms),
-            request: segment(&id, speaker, text, true, *start_ms, *end_ms),
-            segment: Some((id.clone(), true)),
-        });
+        offset += pass_ms;
+        if offset >= length_ms || pass_ms == 0 {
+            break;
+        }
     }
     // Overlapping speech (an interruption) interleaves the two segments'
     // messages, as a streaming ASR would send them.
@@ -230,7 +251,7 @@ mod tests {
     fn realistic_calls_send_interims_before_each_final_in_time_order() {
         let mut rng = XorShift::seeded(7);
         for k in 0..20 {
-            let steps = realistic(&format!("c{k}"), &mut rng, 1.0);
+            let steps = realistic(&format!("c{k}"), &mut rng, 1.0, None);
             assert!(
                 steps.windows(2).all(|w| w[0].at <= w[1].at),
                 "in time order"
@@ -253,5 +274,31 @@ mod tests {
             ));
         }
         assert_eq!(prefix("我想查一下余额", 0.5), "我想查一");
+    }
+
+    #[test]
+    fn a_long_call_repeats_its_conversation_with_new_segments_until_it_is_long_enough() {
+        let mut rng = XorShift::seeded(7);
+        let length = Duration::from_secs(600);
+        let steps = realistic("long", &mut rng, 1.0, Some(length));
+        let last = steps.last().unwrap().at;
+        assert!(
+            last >= length && last < length + Duration::from_secs(180),
+            "{last:?}"
+        );
+        assert!(
+            steps.windows(2).all(|w| w[0].at <= w[1].at),
+            "in time order"
+        );
+        let finals: Vec<&str> = steps
+            .iter()
+            .filter_map(|s| match &s.segment {
+                Some((id, true)) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        let unique: std::collections::HashSet<_> = finals.iter().collect();
+        assert_eq!(unique.len(), finals.len(), "segment ids are not reused");
+        assert!(finals.len() > 60, "{} finals in ten minutes", finals.len());
     }
 }

@@ -20,6 +20,11 @@ use std::{
 /// playbook's `turns` is at most this).
 const EMOTION_HISTORY: usize = 8;
 
+/// Suggestion texts a call remembers having shown: far more than a
+/// playbook has distinct lines for one need, so only an hour-long call
+/// could ever see a line again.
+const SAID_REMEMBERED: usize = 256;
+
 /// Number of [`Emotion`] values, for per-emotion arrays.
 const EMOTIONS: usize = 6;
 
@@ -42,9 +47,10 @@ pub struct CallContext {
     /// (A call fires a few dozen rules at most: a vector is smaller and as
     /// fast as a map here.)
     fired: Vec<(Arc<str>, u32)>,
-    /// Hashes of every suggestion text shown: a call never shows the same
-    /// line twice.
-    said: Vec<u64>,
+    /// Hashes of the suggestion texts shown (the latest [`SAID_REMEMBERED`]):
+    /// a call does not show the same line twice, and its memory stays flat
+    /// however long it lasts.
+    said: VecDeque<u64>,
     /// The two needs the last customer turn's closed question offered.
     asked: Option<(IntentId, IntentId)>,
     /// Needs already paraphrased back.
@@ -239,7 +245,10 @@ impl CallContext {
                         Some(entry) => entry.1 = turn,
                         None => self.fired.push((s.rule_id.clone(), turn)),
                     }
-                    self.said.push(text_hash(&s.text));
+                    if self.said.len() == SAID_REMEMBERED {
+                        self.said.pop_front();
+                    }
+                    self.said.push_back(text_hash(&s.text));
                 }
                 Assist::Alert(a) => {
                     if !self.alert_raised(&a.rule_id) {

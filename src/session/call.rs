@@ -4,7 +4,7 @@ use super::{
     event::{EventLog, Payload, Subscription},
     feedback::FeedbackLedger,
     summary::CallStats,
-    CallId, CallInfo, CallKey, CallStart, CallSummary, Event, FeedbackAction, Segment,
+    CallId, CallInfo, CallKey, CallStart, CallSummary, Event, FeedbackAction, Limits, Segment,
 };
 use crate::{
     pipeline::{
@@ -64,9 +64,9 @@ pub(super) struct CallState {
     /// Segments with interim hypotheses but no final yet: what was shown
     /// for them, so a revision can retract what it no longer supports.
     open: HashMap<Arc<str>, OpenSegment>,
-    /// Segments already final, with a hash of their final text: a repeated
-    /// identical final is ignored, a different one is rejected.
-    finals: HashMap<Arc<str>, u64>,
+    /// The latest segments made final, with a hash of their final text: a
+    /// repeated identical final is ignored, a different one is rejected.
+    finals: RecentFinals,
     /// The latest suggestions of final segments (at most
     /// [`MOOT_WINDOW`]): a later turn may make them moot (the reminded item
     /// was said, the question answered), and they are then retracted.
@@ -91,6 +91,37 @@ pub(super) struct CallState {
 
 /// How many of the latest final suggestions a later turn can still retract.
 const MOOT_WINDOW: usize = 16;
+
+/// How many of the latest final segments a call remembers to recognize a
+/// repeated final (a client resending what was in flight when its stream
+/// broke). An older segment id cannot come back unnoticed: it starts before
+/// its speaker's latest final and is refused as time going backwards.
+const FINALS_REMEMBERED: usize = 64;
+
+/// The latest final segments and the hash of each one's text, at most
+/// [`FINALS_REMEMBERED`]: a call's memory stays flat however long it
+/// lasts. A linear scan of 64 entries costs less than hashing the id.
+#[derive(Debug, Default)]
+struct RecentFinals(VecDeque<(Arc<str>, u64)>);
+
+impl RecentFinals {
+    /// The text hash of final segment `id`, if it is among the latest.
+    fn get(&self, id: &str) -> Option<u64> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(seen, _)| &**seen == id)
+            .map(|(_, hash)| *hash)
+    }
+
+    /// Remembers a new final, forgetting the oldest beyond the bound.
+    fn insert(&mut self, id: Arc<str>, hash: u64) {
+        if self.0.len() == FINALS_REMEMBERED {
+            self.0.pop_front();
+        }
+        self.0.push_back((id, hash));
+    }
+}
 
 /// What has been shown for a segment that is not final yet.
 #[derive(Debug, Default)]
@@ -138,13 +169,7 @@ impl Standing {
 }
 
 impl Call {
-    pub(super) fn new(
-        key: CallKey,
-        phase: Phase,
-        history: usize,
-        watcher_buffer: usize,
-        max_segments: usize,
-    ) -> Self {
+    pub(super) fn new(key: CallKey, phase: Phase, limits: &Limits) -> Self {
         Call {
             id: key.id.clone(),
             key,
@@ -152,15 +177,19 @@ impl Call {
                 phase,
                 since: Instant::now(),
                 start: None,
-                log: EventLog::new(history, watcher_buffer),
+                log: EventLog::new(
+                    limits.event_history,
+                    limits.event_history_bytes,
+                    limits.watcher_buffer,
+                ),
                 context: CallContext::default(),
                 open: HashMap::new(),
-                finals: HashMap::new(),
+                finals: RecentFinals::default(),
                 recent: VecDeque::new(),
                 feedback: FeedbackLedger::default(),
                 stats: CallStats::default(),
                 segments: 0,
-                max_segments,
+                max_segments: limits.max_segments_per_call,
                 last_final_start: [0; 2],
                 summary: None,
             }),
@@ -175,7 +204,13 @@ impl Call {
         summary: Arc<Event>,
         feedback: BTreeMap<String, Option<FeedbackAction>>,
     ) -> Self {
-        let call = Call::new(key, Phase::Ended, 0, 1, 0);
+        let nothing_live = Limits {
+            event_history: 0,
+            watcher_buffer: 1,
+            max_segments_per_call: 0,
+            ..Limits::default()
+        };
+        let call = Call::new(key, Phase::Ended, &nothing_live);
         call.with_state(|s| {
             s.log = EventLog::ended_with(summary.clone());
             s.summary = Some(summary);
@@ -228,7 +263,7 @@ impl Call {
                 self.id
             )));
         }
-        if let Some(&hash) = state.finals.get(&segment.id) {
+        if let Some(hash) = state.finals.get(&segment.id) {
             return if !segment.is_final {
                 Err(Error::invalid(
                     "segment.is_final",
@@ -378,7 +413,7 @@ impl Call {
         state.log.close();
         state.log.shrink_history(keep_history);
         state.summary = Some(event.clone());
-        state.finals = HashMap::new();
+        state.finals = RecentFinals::default();
         state.open = HashMap::new();
         state.recent = VecDeque::new();
         state.context = CallContext::default();

@@ -21,6 +21,37 @@ pub struct Event {
     pub payload: Payload,
 }
 
+impl Event {
+    /// Approximate bytes this event holds in memory (the shared struct and
+    /// what its payload owns): the unit of a call's history bound.
+    pub fn footprint(&self) -> usize {
+        use std::mem::size_of;
+        let owned = match &self.payload {
+            Payload::Analysis(analysis) => analysis.heap_bytes(),
+            Payload::Suggestion { id, suggestion } => {
+                id.capacity() + suggestion.text.capacity() + suggestion.rationale.capacity()
+            }
+            Payload::Alert(alert) => alert.text.capacity() + alert.rationale.capacity(),
+            Payload::Retraction {
+                suggestion_id,
+                reason,
+            } => suggestion_id.capacity() + reason.capacity(),
+            Payload::Summary(summary) => {
+                size_of::<CallSummary>()
+                    + summary.text.capacity()
+                    + summary.emotion_timeline.capacity() * size_of::<super::EmotionPoint>()
+                    + summary
+                        .follow_ups
+                        .iter()
+                        .map(String::capacity)
+                        .sum::<usize>()
+            }
+        };
+        // The Arc's counts come with the struct.
+        2 * size_of::<usize>() + size_of::<Event>() + self.segment_id.len() + owned
+    }
+}
+
 /// The content of an [`Event`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
@@ -67,8 +98,14 @@ pub(super) struct EventLog {
     /// The most recent events, for watchers that join late or reconnect,
     /// in id order. Settled segments leave gaps (see [`EventLog::settle`]).
     history: VecDeque<Arc<Event>>,
-    /// Bound of `history`; the oldest event is dropped beyond it.
+    /// Bound of `history` in events; the oldest event is dropped beyond it.
     history_capacity: usize,
+    /// Bound of `history` in bytes ([`Event::footprint`]): events differ
+    /// in size by an order of magnitude, and a call's memory must stay flat
+    /// however long it lasts. The newest event is always kept.
+    history_bytes_capacity: usize,
+    /// Footprint of the events in `history` now.
+    history_bytes: usize,
     /// The newest id that left `history` because of its bound (0: none): a
     /// watcher asking for events after an older id has missed some.
     evicted_through: u64,
@@ -82,11 +119,17 @@ pub(super) struct EventLog {
 }
 
 impl EventLog {
-    pub(super) fn new(history_capacity: usize, watcher_buffer: usize) -> Self {
+    pub(super) fn new(
+        history_capacity: usize,
+        history_bytes_capacity: usize,
+        watcher_buffer: usize,
+    ) -> Self {
         EventLog {
             next_id: 1,
             history: VecDeque::new(),
             history_capacity,
+            history_bytes_capacity,
+            history_bytes: 0,
             evicted_through: 0,
             live: None,
             watcher_buffer,
@@ -98,6 +141,8 @@ impl EventLog {
         EventLog {
             next_id: summary.event_id + 1,
             evicted_through: summary.event_id.saturating_sub(1),
+            history_bytes: summary.footprint(),
+            history_bytes_capacity: usize::MAX,
             history: VecDeque::from([summary]),
             history_capacity: 1,
             live: None,
@@ -125,10 +170,13 @@ impl EventLog {
         if self.history_capacity == 0 {
             self.evicted_through = event.event_id;
         } else {
-            if self.history.len() == self.history_capacity {
+            self.history_bytes += event.footprint();
+            self.history.push_back(event.clone());
+            while self.history.len() > self.history_capacity
+                || (self.history_bytes > self.history_bytes_capacity && self.history.len() > 1)
+            {
                 self.evict_oldest();
             }
-            self.history.push_back(event.clone());
         }
         if let Some(live) = &self.live {
             // An error only means nobody is listening right now.
@@ -171,6 +219,7 @@ impl EventLog {
 
     fn evict_oldest(&mut self) {
         if let Some(event) = self.history.pop_front() {
+            self.history_bytes -= event.footprint();
             self.evicted_through = event.event_id;
         }
     }
@@ -194,14 +243,20 @@ impl EventLog {
                 _ => None,
             })
             .collect();
+        let mut freed = 0;
         self.history.retain(|e| {
-            !ours(e)
+            let keep = !ours(e)
                 || match &e.payload {
                     Payload::Analysis(analysis) => analysis.is_final,
                     Payload::Suggestion { id, .. } => !withdrawn.contains(id),
                     _ => true,
-                }
+                };
+            if !keep {
+                freed += e.footprint();
+            }
+            keep
         });
+        self.history_bytes -= freed;
     }
 
     /// Events emitted so far.
@@ -237,7 +292,7 @@ mod tests {
     #[test]
     fn history_is_bounded_and_replay_reports_what_was_missed() {
         let id = CallId::parse("c", "call_id").unwrap();
-        let mut log = EventLog::new(3, 8);
+        let mut log = EventLog::new(3, usize::MAX, 8);
         for _ in 0..5 {
             log.emit(&id, &Arc::default(), Instant::now(), alert());
         }
@@ -288,7 +343,7 @@ mod tests {
         };
         let id = CallId::parse("c", "call_id").unwrap();
         let (c1, c2): (Arc<str>, Arc<str>) = ("c1".into(), "c2".into());
-        let mut log = EventLog::new(4, 8);
+        let mut log = EventLog::new(4, usize::MAX, 8);
         let now = Instant::now();
         log.emit(&id, &c1, now, analysis("my card", false)); // 1: evicted below
         log.emit(&id, &c1, now, suggestion("sg-1")); // 2
@@ -308,7 +363,7 @@ mod tests {
         let s = log.subscribe(3, false);
         assert_eq!((ids(&s), s.missed), (vec![5, 6, 7], 0));
         // A suggestion withdrawn before the final goes, its retraction stays.
-        let mut log = EventLog::new(16, 8);
+        let mut log = EventLog::new(16, usize::MAX, 8);
         log.emit(&id, &c1, now, analysis("my card", false)); // 1
         log.emit(&id, &c1, now, suggestion("sg-1")); // 2
         log.emit(&id, &c2, now, analysis("hello", false)); // 3
@@ -320,9 +375,34 @@ mod tests {
     }
 
     #[test]
+    fn history_is_bounded_by_bytes_too_and_keeps_the_newest() {
+        let id = CallId::parse("c", "call_id").unwrap();
+        let size = {
+            let mut log = EventLog::new(10, usize::MAX, 8);
+            log.emit(&id, &Arc::default(), Instant::now(), alert())
+                .footprint()
+        };
+        let mut log = EventLog::new(100, 3 * size, 8);
+        for _ in 0..10 {
+            log.emit(&id, &Arc::default(), Instant::now(), alert());
+        }
+        let s = log.subscribe(0, false);
+        assert_eq!(
+            s.replay.iter().map(|e| e.event_id).collect::<Vec<_>>(),
+            vec![8, 9, 10]
+        );
+        assert_eq!((s.missed, log.history_bytes), (7, 3 * size));
+        // One event larger than the whole bound is still kept, alone.
+        let mut log = EventLog::new(100, 1, 8);
+        log.emit(&id, &Arc::default(), Instant::now(), alert());
+        log.emit(&id, &Arc::default(), Instant::now(), alert());
+        assert_eq!(log.subscribe(0, false).replay.len(), 1);
+    }
+
+    #[test]
     fn live_watchers_get_new_events_after_the_replay() {
         let id = CallId::parse("c", "call_id").unwrap();
-        let mut log = EventLog::new(10, 8);
+        let mut log = EventLog::new(10, usize::MAX, 8);
         log.emit(&id, &Arc::default(), Instant::now(), alert());
         let mut s = log.subscribe(0, false);
         log.emit(&id, &Arc::default(), Instant::now(), alert());

@@ -37,6 +37,10 @@ pub struct Limits {
     pub summary_retention_count: usize,
     /// Events retained per call for watchers that join late.
     pub event_history: usize,
+    /// Bytes of events retained per call at most (see
+    /// [`Event::footprint`]): with `event_history`, what keeps a call's
+    /// memory flat however long it lasts.
+    pub event_history_bytes: usize,
     /// Events kept per ended call (the summary last): a console that joins
     /// after hang-up gets the end of the call and its summary, and the rest
     /// of a retained call's memory is freed.
@@ -57,6 +61,7 @@ impl Default for Limits {
             summary_retention: Duration::from_secs(3600),
             summary_retention_count: 10_000,
             event_history: 128,
+            event_history_bytes: 16 * 1024,
             ended_event_history: 16,
             watcher_buffer: 256,
             max_segments_per_call: 50_000,
@@ -388,13 +393,7 @@ impl Registry {
     }
 
     fn new_call(&self, key: CallKey, phase: Phase) -> Call {
-        Call::new(
-            key,
-            phase,
-            self.limits.event_history,
-            self.limits.watcher_buffer,
-            self.limits.max_segments_per_call,
-        )
+        Call::new(key, phase, &self.limits)
     }
 
     /// One pass of housekeeping: finalizes calls whose client has been away
