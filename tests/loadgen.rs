@@ -23,6 +23,7 @@ fn options(server: &TestServer, profile: Profile) -> Options {
         profile,
         watchers: 1,
         speed: 25.0,
+        call_length: None,
         streams_per_connection: 5,
         seed: 3,
         server_pid: Some(std::process::id()),
