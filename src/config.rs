@@ -93,6 +93,9 @@ pub struct Config {
     pub otlp_endpoint: Option<String>,
     /// The semantic tier (the multilingual encoder).
     pub semantic: Semantic,
+    /// Cluster mode (`cluster_redis_url`, `cluster_redis_password`,
+    /// `cluster_lease`): off unless a Redis URL is set.
+    pub cluster: crate::cluster::Settings,
 }
 
 /// Where the semantic tier's weights come from.
@@ -197,6 +200,7 @@ impl Default for Config {
             cors_allowed_origins: vec!["*".into()],
             otlp_endpoint: None,
             semantic: Semantic::default(),
+            cluster: Default::default(),
         }
     }
 }
@@ -224,6 +228,18 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "event_history",
         "events retained per call for late watchers [128]",
+    ),
+    (
+        "cluster_redis_url",
+        "cluster mode: redis:// or rediss:// URL of the Redis shared by the replicas [off]",
+    ),
+    (
+        "cluster_redis_password",
+        "cluster mode: Redis password, if not in the URL (use the environment) [none]",
+    ),
+    (
+        "cluster_lease",
+        "cluster mode: how long a call's owner lease outlives its stream [8s]",
     ),
     (
         "event_history_bytes",
@@ -468,6 +484,22 @@ impl Config {
                     ));
                 }
                 self.cors_allowed_origins = origins;
+            }
+            "cluster_redis_url" => {
+                let url = value.trim();
+                if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                    return Err("must be a redis:// or rediss:// (TLS) URL".into());
+                }
+                self.cluster.redis_url = Some(url.to_string());
+            }
+            "cluster_redis_password" => {
+                self.cluster.password = Some(value.to_string()).filter(|p| !p.is_empty())
+            }
+            "cluster_lease" => {
+                self.cluster.lease = duration(value)?;
+                if self.cluster.lease < Duration::from_secs(1) {
+                    return Err("must be at least 1s".into());
+                }
             }
             "semantic_tier" => {
                 self.semantic.mode = match value.trim() {

@@ -28,7 +28,7 @@ impl Speaker {
 }
 
 /// A language the service understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Language {
     /// Mandarin, Simplified script.
     ZhCn,
@@ -275,7 +275,7 @@ pub struct Suggestion {
 
 /// Why a supervisor should look at a call. (Named in snake case in the
 /// playbook file.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// Frustration repeated or rising.

@@ -29,6 +29,10 @@ pub enum Error {
     /// The request carries no valid bearer token while authentication is on.
     #[error("missing or invalid bearer token (send metadata `authorization: Bearer <token>`)")]
     Unauthenticated,
+    /// Something this request needs is not reachable now (cluster mode:
+    /// Redis); the message says what and that a retry may succeed.
+    #[error("{0}")]
+    Unavailable(String),
     /// The server is shutting down and takes no new work.
     #[error("server is shutting down")]
     ShuttingDown,

@@ -53,6 +53,19 @@ pub const ENCODER_BATCH_SECONDS: &str = "callassist_encoder_batch_duration_secon
 /// Turns per encoder forward pass.
 pub const ENCODER_BATCH_TURNS: &str = "callassist_encoder_batch_turns";
 
+/// Cluster mode: records queued for Redis and not yet written.
+pub const REDIS_BACKLOG: &str = "callassist_redis_backlog";
+/// Cluster mode: records written to Redis.
+pub const REDIS_WRITTEN: &str = "callassist_redis_records_written_total";
+/// Cluster mode: records dropped because the backlog was full (Redis down
+/// for long); the owner's calls went on from memory.
+pub const REDIS_DROPPED: &str = "callassist_redis_records_dropped_total";
+/// Cluster mode: failed Redis operations (each retry counts).
+pub const REDIS_ERRORS: &str = "callassist_redis_errors_total";
+/// Cluster mode: time of one Redis round trip of the writer or the lease
+/// upkeep.
+pub const REDIS_SECONDS: &str = "callassist_redis_duration_seconds";
+
 /// Histogram buckets for per-segment work: 1 µs to 50 ms, and up to 1 s
 /// for segments and encoder passes that waited for the encoder.
 const BUCKETS: &[f64] = &[
@@ -101,6 +114,21 @@ fn describe() {
         "Calls not yet ended (live, detached or watched before start)."
     );
     describe_gauge!(WATCHERS, "WatchCall streams subscribed.");
+    describe_gauge!(
+        REDIS_BACKLOG,
+        "Cluster mode: records queued for Redis, not yet written."
+    );
+    describe_counter!(REDIS_WRITTEN, "Cluster mode: records written to Redis.");
+    describe_counter!(
+        REDIS_DROPPED,
+        "Cluster mode: records dropped because the Redis backlog was full."
+    );
+    describe_counter!(REDIS_ERRORS, "Cluster mode: failed Redis operations.");
+    describe_histogram!(
+        REDIS_SECONDS,
+        Unit::Seconds,
+        "Cluster mode: time of one Redis round trip (writer batches, lease upkeep)."
+    );
     describe_counter!(SEGMENTS, "Transcript segments received.");
     describe_counter!(EVENTS, "Assist events emitted.");
     describe_counter!(SUGGESTIONS, "Suggestions emitted.");
@@ -289,4 +317,29 @@ pub fn encoder_declined(reason: crate::semantic::pool::Declined) {
 pub fn encoder_batch(turns: usize, took: Duration) {
     histogram!(ENCODER_BATCH_SECONDS).record(took.as_secs_f64());
     histogram!(ENCODER_BATCH_TURNS).record(turns as f64);
+}
+
+/// Changes the Redis backlog gauge by `delta` records.
+pub fn redis_backlog(delta: i64) {
+    metrics::gauge!(REDIS_BACKLOG).increment(delta as f64);
+}
+
+/// Records records written to Redis.
+pub fn redis_written(n: usize) {
+    counter!(REDIS_WRITTEN).increment(n as u64);
+}
+
+/// Records a record dropped because the Redis backlog was full.
+pub fn redis_dropped() {
+    counter!(REDIS_DROPPED).increment(1);
+}
+
+/// Records a failed Redis operation.
+pub fn redis_error() {
+    counter!(REDIS_ERRORS).increment(1);
+}
+
+/// Records one Redis round trip.
+pub fn redis_latency(took: Duration) {
+    histogram!(REDIS_SECONDS).record(took.as_secs_f64());
 }

@@ -22,6 +22,8 @@
 //!   until a shutdown future resolves; tests use it on `127.0.0.1:0`.
 //! - [`grpc`]: the tonic adapter: validates requests, converts proto messages
 //!   to domain types and back, maps [`Error`] to `tonic::Status`.
+//! - [`cluster`]: cluster mode: many replicas as one service on Redis
+//!   (leases, checkpoints, per-call event streams, shared summaries).
 //! - [`session`]: per-call state in one bounded concurrent map, the event log
 //!   with bounded history, watchers, idle time-outs and summaries.
 //! - [`pipeline`]: plain synchronous analysis code that never sees tonic:
@@ -41,6 +43,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod encoder;

@@ -113,13 +113,27 @@ pub async fn serve_with_http(
     let semantic = Arc::new(crate::semantic::SemanticTier::new(
         crate::semantic::State::Loading,
     ));
-    let service = CallAssist::new(
+    let mut service = CallAssist::new(
         registry.clone(),
         pipeline.clone(),
         draining.clone(),
         config.max_segment_bytes,
         semantic.clone(),
     );
+    let hand_over = CancellationToken::new();
+    let cluster = match &config.cluster.redis_url {
+        Some(_) => {
+            let cluster = crate::cluster::Cluster::connect(&config.cluster, &config.limits)?;
+            tokio::spawn(
+                cluster
+                    .clone()
+                    .run_upkeep(registry.clone(), draining.clone()),
+            );
+            service = service.with_cluster(cluster.clone(), hand_over.clone());
+            Some(cluster)
+        }
+        None => None,
+    };
 
     let (health, health_service) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
@@ -240,11 +254,25 @@ pub async fn serve_with_http(
             .await;
     }
     registry.begin_drain();
+    // Cluster mode with other replicas up: streams hand their calls over
+    // (checkpoint, release, UNAVAILABLE to the client) instead of ending
+    // them; nothing else is held here.
+    let handing_over = match &cluster {
+        Some(cluster) => cluster.others_alive().await,
+        None => false,
+    };
+    if handing_over {
+        info!("other replicas are up: handing live calls over to them");
+        hand_over.cancel();
+    }
     draining.cancel();
-    // Let attached streams end their own calls (their clients get the
-    // summary), then end whatever is left, e.g. calls whose client is away.
-    tokio::task::yield_now().await;
-    registry.finish_all("server_shutdown");
+    if !handing_over {
+        // Let attached streams end their own calls (their clients get the
+        // summary), then end whatever is left, e.g. calls whose client is
+        // away.
+        tokio::task::yield_now().await;
+        registry.finish_all("server_shutdown");
+    }
     match tokio::time::timeout(config.drain_timeout, &mut server).await {
         Ok(result) => result.map_err(|e| Error::Io(format!("server: {e}")))?,
         Err(_) => {
@@ -252,6 +280,11 @@ pub async fn serve_with_http(
         }
     }
     reaper.abort();
+    if let Some(cluster) = &cluster {
+        // What the drain wrote (checkpoints, summaries) reaches Redis
+        // before the process exits.
+        cluster.leave(config.drain_timeout).await;
+    }
     if let Some(store) = &store {
         // Every summary of the drain is on disk before the process exits.
         store.close();

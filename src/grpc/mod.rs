@@ -5,19 +5,25 @@
 pub mod auth;
 pub mod convert;
 pub mod echo;
+mod remote;
 pub mod status;
 
 use crate::{
+    cluster::{Cluster, Listing, Record, StoredSummary},
     instruments,
     pb::{
         self, call_assist_service_server::CallAssistService, stream_call_request::Event as Inbound,
     },
     pipeline::{pii, CallContext, Pipeline, Speaker, Tier, Timing, Utterance},
     semantic::SemanticTier,
-    session::{Attachment, CallId, Event, Payload, Registry, Subscription},
+    session::{Attachment, Call, CallId, CallKey, Event, Payload, Registry, Subscription},
     Error,
 };
-use std::{sync::Arc, time::Instant};
+use prost::Message as _;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +43,11 @@ pub const WATCH_RESPONSE_BUFFER: usize = 16;
 /// Longest accepted `end.reason`.
 pub const MAX_END_REASON_BYTES: usize = 128;
 
+/// How long a draining replica waits for a call's hand-over record (its
+/// checkpoint and released lease) to reach Redis before it ends the call
+/// itself instead.
+pub const HAND_OVER_WAIT: Duration = Duration::from_secs(2);
+
 /// The `CallAssistService` implementation.
 #[derive(Debug, Clone)]
 pub struct CallAssist {
@@ -52,6 +63,12 @@ pub struct CallAssist {
     /// The encoder, once loaded: customer finals are embedded here and
     /// decided by the semantic tier.
     semantic: Arc<SemanticTier>,
+    /// Cluster mode: calls are owned through Redis leases, recorded there
+    /// and watched from there. `None`: one replica, everything in memory.
+    cluster: Option<Arc<Cluster>>,
+    /// Cancelled (before `shutdown`) when a draining replica hands its calls
+    /// over to the others instead of ending them.
+    hand_over: CancellationToken,
 }
 
 impl CallAssist {
@@ -69,7 +86,110 @@ impl CallAssist {
             shutdown,
             max_text_bytes,
             semantic,
+            cluster: None,
+            hand_over: CancellationToken::new(),
         }
+    }
+
+    /// The service in cluster mode: `hand_over` is cancelled when a
+    /// draining replica passes its calls to the others.
+    pub fn with_cluster(mut self, cluster: Arc<Cluster>, hand_over: CancellationToken) -> Self {
+        self.cluster = Some(cluster);
+        self.hand_over = hand_over;
+        self
+    }
+
+    /// Attaches a StreamCall; in cluster mode after claiming the call in
+    /// Redis (taking it over from its checkpoint if it lived elsewhere).
+    async fn attach(&self, start: crate::session::CallStart) -> Result<Attachment, Error> {
+        let Some(cluster) = &self.cluster else {
+            return self.registry.attach(start);
+        };
+        let key = CallKey {
+            tenant: start.tenant.clone(),
+            id: start.call_id.clone(),
+        };
+        if let Ok(call) = self.registry.get(&key.tenant, &key.id) {
+            if call.info().is_some_and(|i| i.streaming || i.ended) {
+                // Streaming (or ended) here: the registry says which.
+                return self.registry.attach(start);
+            }
+        }
+        let checkpoint = cluster.claim(&start).await?;
+        match self.registry.attach_from(start, checkpoint) {
+            Ok(attachment) => {
+                self.replicate(&attachment.call, Vec::new(), true, false);
+                Ok(attachment)
+            }
+            Err(error) => {
+                // Not taken here after all (full, draining): let it go.
+                let mut record = Record::new(key, Listing::default());
+                record.release = true;
+                cluster.record(record);
+                Err(error)
+            }
+        }
+    }
+
+    /// Cluster mode: queues for Redis what a segment (or the end) of `call`
+    /// emitted (`events`, encoded as watchers receive them), its checkpoint
+    /// if `checkpoint`, and a lease release if `release`. The stream never
+    /// waits for Redis (see [`Cluster::record`]).
+    fn replicate(
+        &self,
+        call: &Call,
+        events: Vec<(Arc<Event>, Vec<u8>)>,
+        checkpoint: bool,
+        release: bool,
+    ) {
+        if let Some(cluster) = &self.cluster {
+            if let Some(record) = record_of(call, events, checkpoint, release) {
+                cluster.record(record);
+            }
+        }
+    }
+
+    /// The stream `attachment` is gone without `end`: one replica keeps the
+    /// call waiting for its client; in cluster mode it is checkpointed,
+    /// released and dropped from memory, for any replica to take over.
+    fn let_go(&self, attachment: &Attachment) {
+        let Some(cluster) = &self.cluster else {
+            self.registry.detach(attachment);
+            return;
+        };
+        let record = record_of(&attachment.call, Vec::new(), true, true);
+        if self.registry.forget(attachment) {
+            if let Some(record) = record {
+                cluster.record(record);
+            }
+        }
+    }
+
+    /// Drain in cluster mode with other replicas up: hands the call over
+    /// (checkpoint and lease release written to Redis) and tells the client
+    /// to reconnect. `false` if Redis did not take it in time: the caller
+    /// then ends the call as a single replica does.
+    async fn hand_over(
+        &self,
+        attachment: &Attachment,
+        tx: &mpsc::Sender<Result<pb::StreamCallResponse, Status>>,
+    ) -> bool {
+        let (Some(cluster), true) = (&self.cluster, self.hand_over.is_cancelled()) else {
+            return false;
+        };
+        let Some(record) = record_of(&attachment.call, Vec::new(), true, true) else {
+            return false;
+        };
+        if !cluster.record_and_wait(record, HAND_OVER_WAIT).await {
+            tracing::warn!("Redis did not take the hand-over in time: ending the call here");
+            return false;
+        }
+        self.registry.forget(attachment);
+        info!("server draining: call handed over to another replica");
+        let _ = tx
+            .send(Err(Error::Unavailable(HAND_OVER_MESSAGE.into()).into()))
+            .await;
+        true
     }
 
     /// The embedding of a customer's final turn when the semantic tier can
@@ -95,6 +215,9 @@ impl CallAssist {
 }
 
 type StreamOf<T> = ReceiverStream<Result<T, Status>>;
+
+/// Where a watcher's task sends its responses.
+type WatchResponses = mpsc::Sender<Result<pb::WatchCallResponse, Status>>;
 
 #[tonic::async_trait]
 impl CallAssistService for CallAssist {
@@ -126,7 +249,7 @@ impl CallAssistService for CallAssist {
                 return Err(Error::invalid("event", "must be set (start, segment or end)").into())
             }
         };
-        let attachment = self.registry.attach(start)?;
+        let attachment = self.attach(start).await?;
         let span =
             info_span!("call", call_id = %attachment.call.id(), stream = attachment.generation);
         crate::telemetry::link_to_caller(&span, &metadata);
@@ -149,11 +272,24 @@ impl CallAssistService for CallAssist {
         let span = info_span!("watch", call_id = %call_id);
         crate::telemetry::link_to_caller(&span, request.metadata());
         let request = request.into_inner();
-        let subscription = self
-            .registry
-            .watch(&tenant, call_id.clone(), request.after_event_id)?;
         let (tx, rx) = mpsc::channel(WATCH_RESPONSE_BUFFER);
-        tokio::spawn(run_watch(subscription, tx).instrument(span));
+        match &self.cluster {
+            Some(cluster) => {
+                let key = CallKey {
+                    tenant,
+                    id: call_id,
+                };
+                let watch =
+                    remote::Watch::open(cluster.clone(), key, request.after_event_id).await?;
+                tokio::spawn(watch.run(tx, self.shutdown.clone()).instrument(span));
+            }
+            None => {
+                let subscription = self
+                    .registry
+                    .watch(&tenant, call_id, request.after_event_id)?;
+                tokio::spawn(run_watch(subscription, tx).instrument(span));
+            }
+        }
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
@@ -215,9 +351,36 @@ impl CallAssistService for CallAssist {
             return Err(Error::invalid("suggestion_id", "must not be empty").into());
         }
         let action = convert::feedback_action(request.action)?;
-        let first_feedback =
-            self.registry
-                .feedback(&tenant, &call_id, &request.suggestion_id, action)?;
+        let id = &request.suggestion_id;
+        let here = self.registry.feedback(&tenant, &call_id, id, action);
+        let first_feedback = match (&self.cluster, here) {
+            (None, here) => here?,
+            (Some(cluster), Ok(first)) => {
+                // The call is here: its ledger counts; Redis learns it for
+                // a takeover and for the stored summary.
+                let key = CallKey {
+                    tenant,
+                    id: call_id,
+                };
+                if let Err(error) = cluster.feedback(&key, id, action, true).await {
+                    tracing::warn!(%error, "feedback kept here only: Redis did not take it");
+                }
+                first
+            }
+            (Some(cluster), Err(Error::NotFound(_))) => {
+                let key = CallKey {
+                    tenant,
+                    id: call_id,
+                };
+                cluster
+                    .feedback(&key, id, action, false)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::NotFound(format!("suggestion {id:?} not found in call {}", key.id))
+                    })?
+            }
+            (Some(_), Err(error)) => return Err(error.into()),
+        };
         instruments::feedback(action);
         Ok(Response::new(pb::SubmitFeedbackResponse { first_feedback }))
     }
@@ -228,7 +391,19 @@ impl CallAssistService for CallAssist {
     ) -> Result<Response<pb::GetCallSummaryResponse>, Status> {
         let tenant = auth::tenant(&request)?;
         let call_id = CallId::parse(&request.into_inner().call_id, "call_id")?;
-        let summary = self.registry.summary(&tenant, &call_id)?;
+        let summary = match (&self.cluster, self.registry.summary(&tenant, &call_id)) {
+            (Some(cluster), Err(Error::NotFound(message))) => {
+                let key = CallKey {
+                    tenant,
+                    id: call_id,
+                };
+                cluster
+                    .summary(&key)
+                    .await?
+                    .ok_or(Error::NotFound(message))?
+            }
+            (_, summary) => summary?,
+        };
         Ok(Response::new(pb::GetCallSummaryResponse {
             summary: Some(convert::summary(&summary)),
         }))
@@ -240,14 +415,58 @@ impl CallAssistService for CallAssist {
     ) -> Result<Response<pb::ListCallsResponse>, Status> {
         let tenant = auth::tenant(&request)?;
         let include_ended = request.into_inner().include_ended;
-        let calls = self
-            .registry
-            .list(&tenant, include_ended, MAX_LISTED_CALLS)
-            .iter()
-            .map(convert::call_info)
-            .collect();
+        let mut calls = self.registry.list(&tenant, include_ended, MAX_LISTED_CALLS);
+        if let Some(cluster) = &self.cluster {
+            // Redis lists every replica's calls; this replica's own state
+            // is the freshest for its calls.
+            let mut all: std::collections::BTreeMap<_, _> = cluster
+                .list(&tenant, include_ended, MAX_LISTED_CALLS)
+                .await?
+                .into_iter()
+                .map(|c| (c.call_id.clone(), c))
+                .collect();
+            all.extend(calls.into_iter().map(|c| (c.call_id.clone(), c)));
+            calls = all.into_values().take(MAX_LISTED_CALLS).collect();
+        }
+        let calls = calls.iter().map(convert::call_info).collect();
         Ok(Response::new(pb::ListCallsResponse { calls }))
     }
+}
+
+/// What a client is told when its replica drains and hands its call over.
+pub const HAND_OVER_MESSAGE: &str = "replica draining: the call was handed over; reconnect with the same `start` (on any replica) and resend the segment whose events had not all arrived";
+
+/// Cluster mode: the [`Record`] of what `call` emitted (`events` with their
+/// encoded form), `None` for a call that is not started.
+fn record_of(
+    call: &Call,
+    events: Vec<(Arc<Event>, Vec<u8>)>,
+    checkpoint: bool,
+    release: bool,
+) -> Option<Record> {
+    let mut info = call.info()?;
+    if release {
+        info.streaming = false;
+    }
+    let mut record = Record::new(call.key().clone(), Listing::of(&info));
+    for (event, bytes) in events {
+        match &event.payload {
+            Payload::Suggestion { id, .. } => record.shown.push(id.clone()),
+            Payload::Summary(summary) => {
+                record.summary = Some(StoredSummary {
+                    event_id: event.event_id,
+                    summary: (**summary).clone(),
+                })
+            }
+            _ => {}
+        }
+        record.events.push((event.event_id, bytes));
+    }
+    if checkpoint {
+        record.checkpoint = call.checkpoint().map(|c| c.encode());
+    }
+    record.release = release;
+    Some(record)
 }
 
 /// Most calls one ListCalls returns.
@@ -267,23 +486,46 @@ impl CallAssist {
         tx: mpsc::Sender<Result<pb::StreamCallResponse, Status>>,
     ) {
         let call = attachment.call.clone();
-        let send = |event: Arc<Event>| {
+        let clustered = self.cluster.is_some();
+        // Sends `events` to the client, in cluster mode also queueing them
+        // (encoded once) for Redis; false if the client left.
+        let send = |events: Vec<Arc<Event>>, checkpoint: bool| {
             let tx = tx.clone();
+            let this = &self;
+            let call = &call;
             async move {
-                tx.send(Ok(pb::StreamCallResponse {
-                    event: Some(convert::event(&event)),
-                }))
-                .await
-                .is_ok()
+                let mut replicated = Vec::new();
+                let mut delivered = true;
+                for event in events {
+                    let message = convert::event(&event);
+                    if clustered {
+                        replicated.push((event.clone(), message.encode_to_vec()));
+                    }
+                    if delivered {
+                        delivered = tx
+                            .send(Ok(pb::StreamCallResponse {
+                                event: Some(message),
+                            }))
+                            .await
+                            .is_ok();
+                    }
+                }
+                if !replicated.is_empty() || checkpoint {
+                    this.replicate(call, replicated, checkpoint, false);
+                }
+                delivered
             }
         };
         loop {
             let message = tokio::select! {
                 biased;
                 _ = self.shutdown.cancelled() => {
+                    if self.hand_over(&attachment, &tx).await {
+                        return;
+                    }
                     info!("server draining: ending call");
                     if let Some(summary) = self.registry.finish(&call, "server_shutdown") {
-                        send(summary).await;
+                        send(vec![summary], false).await;
                     }
                     return;
                 }
@@ -297,13 +539,13 @@ impl CallAssist {
                     Some(error) => Err(error),
                     None => {
                         debug!(code = ?failure.code(), "client stream failed; call detached");
-                        self.registry.detach(&attachment);
+                        self.let_go(&attachment);
                         return;
                     }
                 },
                 Ok(None) => {
                     info!("client closed the stream without `end`; call detached");
-                    self.registry.detach(&attachment);
+                    self.let_go(&attachment);
                     return;
                 }
                 Ok(Some(request)) => match request.event {
@@ -325,12 +567,7 @@ impl CallAssist {
                                 segment.is_final,
                                 received.elapsed(),
                             );
-                            for event in events {
-                                if !send(event).await {
-                                    return Ok(false);
-                                }
-                            }
-                            Ok(true)
+                            Ok(send(events, segment.is_final).await)
                         }
                         .instrument(span)
                         .await
@@ -347,9 +584,13 @@ impl CallAssist {
                         } else {
                             end.reason.as_str()
                         };
+                        if let Some(cluster) = &self.cluster {
+                            // Feedback given through other replicas.
+                            call.merge_feedback(&cluster.remote_feedback(call.key()).await);
+                        }
                         if let Some(summary) = self.registry.finish(&call, reason) {
                             info!(reason = %pii::mask(reason), "call ended");
-                            send(summary).await;
+                            send(vec![summary], false).await;
                         }
                         return;
                     }
@@ -367,13 +608,13 @@ impl CallAssist {
                 Ok(true) => {}
                 Ok(false) => {
                     debug!("client stopped reading; call detached");
-                    self.registry.detach(&attachment);
+                    self.let_go(&attachment);
                     return;
                 }
                 Err(error) => {
                     info!(code = ?status::code(&error), "rejected a message; stream closed, call kept for resumption");
                     let _ = tx.send(Err(error.into())).await;
-                    self.registry.detach(&attachment);
+                    self.let_go(&attachment);
                     return;
                 }
             }
@@ -382,10 +623,7 @@ impl CallAssist {
 }
 
 /// Serves one watcher: replay, then live events, until the summary.
-async fn run_watch(
-    subscription: Subscription,
-    tx: mpsc::Sender<Result<pb::WatchCallResponse, Status>>,
-) {
+async fn run_watch(subscription: Subscription, tx: WatchResponses) {
     let mut dropped = subscription.missed;
     let response = |event: &Event, dropped: &mut u64| pb::WatchCallResponse {
         event: Some(convert::event(event)),

@@ -12,7 +12,7 @@ pub fn code(error: &Error) -> Code {
         Error::AlreadyExists(_) => Code::AlreadyExists,
         Error::ResourceExhausted(_) => Code::ResourceExhausted,
         Error::Unauthenticated => Code::Unauthenticated,
-        Error::ShuttingDown => Code::Unavailable,
+        Error::ShuttingDown | Error::Unavailable(_) => Code::Unavailable,
         Error::Config(_) | Error::Io(_) => Code::Internal,
     }
 }

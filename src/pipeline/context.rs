@@ -29,7 +29,7 @@ const SAID_REMEMBERED: usize = 256;
 const EMOTIONS: usize = 6;
 
 /// The call's memory as far as analysis and policy are concerned.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CallContext {
     /// The customer's current need, carried over to short follow-up turns.
     current_intent: Option<IntentId>,
@@ -75,7 +75,9 @@ pub struct CallContext {
     /// took, over segments long enough to judge: the speaking rate.
     agent_pace: (u32, u32),
     /// The playbook in force at the last committed turn: the summary names
-    /// intents and checklist items with it.
+    /// intents and checklist items with it. Not checkpointed: a call taken
+    /// over by another replica gets that replica's playbook at its next turn.
+    #[serde(skip)]
     playbook: Option<Arc<Playbook>>,
 }
 

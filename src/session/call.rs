@@ -1,6 +1,7 @@
 //! One call's state and the processing of its segments.
 
 use super::{
+    checkpoint::{Checkpoint, CHECKPOINT_VERSION},
     event::{EventLog, Payload, Subscription},
     feedback::FeedbackLedger,
     summary::CallStats,
@@ -101,8 +102,8 @@ const FINALS_REMEMBERED: usize = 64;
 /// The latest final segments and the hash of each one's text, at most
 /// [`FINALS_REMEMBERED`]: a call's memory stays flat however long it
 /// lasts. A linear scan of 64 entries costs less than hashing the id.
-#[derive(Debug, Default)]
-struct RecentFinals(VecDeque<(Arc<str>, u64)>);
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct RecentFinals(VecDeque<(Arc<str>, u64)>);
 
 impl RecentFinals {
     /// The text hash of final segment `id`, if it is among the latest.
@@ -150,8 +151,8 @@ impl OpenSegment {
 }
 
 /// A suggestion shown for a segment that is not final yet.
-#[derive(Debug)]
-struct Standing {
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(super) struct Standing {
     /// The rule that made it.
     rule_id: Arc<str>,
     /// The words it suggested.
@@ -217,6 +218,74 @@ impl Call {
             s.feedback = FeedbackLedger::from_map(&feedback);
         });
         call
+    }
+
+    /// A call taken over from another replica, continuing from its
+    /// checkpoint, attached to stream `generation`. Its history starts
+    /// empty (the call's Redis stream has the events): a local watcher is
+    /// told what it missed.
+    pub(super) fn resumed(
+        key: CallKey,
+        start: CallStart,
+        checkpoint: Checkpoint,
+        limits: &Limits,
+        generation: u64,
+    ) -> Self {
+        let call = Call::new(key, Phase::Pending, limits);
+        call.with_state(|s| {
+            s.log.resume_at(checkpoint.next_event_id);
+            s.begin(
+                CallStart {
+                    agent_id: checkpoint.agent_id,
+                    language: checkpoint.language,
+                    metadata: checkpoint.metadata,
+                    ..start
+                },
+                generation,
+            );
+            s.context = checkpoint.context;
+            s.finals = checkpoint.finals;
+            s.recent = checkpoint.recent;
+            s.feedback = checkpoint.feedback;
+            s.stats = checkpoint.stats;
+            s.segments = checkpoint.segments;
+            s.last_final_start = checkpoint.last_final_start;
+        });
+        call
+    }
+
+    /// Applies feedback recorded elsewhere (another replica's
+    /// `SubmitFeedback`, found in Redis when the call ends) to the ledger.
+    pub fn merge_feedback(&self, feedback: &[(String, FeedbackAction)]) {
+        self.with_state(|s| {
+            for (id, action) in feedback {
+                s.feedback.record(id, *action);
+            }
+        });
+    }
+
+    /// The call's checkpoint now; `None` unless it is live. Standing
+    /// suggestions of interims are not in it (see [`Checkpoint`]).
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        let s = self.state.lock();
+        let start = s
+            .start
+            .as_ref()
+            .filter(|_| matches!(s.phase, Phase::Live { .. }))?;
+        Some(Checkpoint {
+            version: CHECKPOINT_VERSION,
+            next_event_id: s.log.emitted() + 1,
+            agent_id: start.agent_id.clone(),
+            language: start.language,
+            metadata: start.metadata.clone(),
+            context: s.context.clone(),
+            finals: s.finals.clone(),
+            recent: s.recent.iter().map(Standing::clone).collect(),
+            feedback: s.feedback.clone(),
+            stats: s.stats.clone(),
+            segments: s.segments,
+            last_final_start: s.last_final_start,
+        })
     }
 
     /// Every suggestion shown in the call with the feedback it got, for the

@@ -150,6 +150,14 @@ impl EventLog {
         }
     }
 
+    /// Continues the ids of a call taken over from another replica: the
+    /// next event gets `next_id`; earlier ones count as missed for a local
+    /// watcher.
+    pub(super) fn resume_at(&mut self, next_id: u64) {
+        self.next_id = next_id.max(1);
+        self.evicted_through = self.next_id - 1;
+    }
+
     /// Assigns the next id, records the event and sends it to watchers.
     pub(super) fn emit(
         &mut self,

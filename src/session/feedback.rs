@@ -10,7 +10,7 @@ const ID_PREFIX: &str = "sg-";
 /// `sg-2`, …, so a suggestion's slot is found from its id without a map),
 /// with the feedback it got. One byte per suggestion: ended calls keep it
 /// for feedback that arrives after hang-up.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct FeedbackLedger {
     /// Slot `n - 1` holds the feedback on `sg-n`; `None` until the agent
     /// gives some.

@@ -7,6 +7,7 @@
 //! domain types of this module and [`crate::pipeline`].
 
 mod call;
+mod checkpoint;
 mod event;
 mod feedback;
 mod registry;
@@ -15,6 +16,7 @@ mod summary;
 mod types;
 
 pub use call::Call;
+pub use checkpoint::{Checkpoint, CHECKPOINT_VERSION};
 pub use event::{Event, Payload, Subscription};
 pub use registry::{Attachment, Limits, Registry};
 pub use store::SummaryLog;

@@ -4,7 +4,7 @@
 
 use super::{
     call::{Call, Phase},
-    CallId, CallInfo, CallKey, CallStart, CallSummary, Event, FeedbackAction, Payload,
+    CallId, CallInfo, CallKey, CallStart, CallSummary, Checkpoint, Event, FeedbackAction, Payload,
     Subscription, SummaryLog, Tenant,
 };
 use crate::Error;
@@ -173,6 +173,17 @@ impl Registry {
     /// Attaches a StreamCall: starts a new call, starts a call that consoles
     /// were already watching, or resumes a call whose client went away.
     pub fn attach(&self, start: CallStart) -> Result<Attachment, Error> {
+        self.attach_from(start, None)
+    }
+
+    /// [`Registry::attach`], or with `checkpoint`, takes over a call another
+    /// replica (or this one, before its stream broke) checkpointed, when
+    /// this replica does not have it in memory.
+    pub fn attach_from(
+        &self,
+        start: CallStart,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<Attachment, Error> {
         self.check_not_draining()?;
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
         let key = CallKey {
@@ -188,13 +199,26 @@ impl Registry {
                     )));
                 }
                 self.reserve_slot()?;
-                let call = Arc::new(self.new_call(slot.key().clone(), Phase::Pending));
-                call.with_state(|s| s.begin(start, generation));
+                let resumed = checkpoint.is_some();
+                let call = Arc::new(match checkpoint {
+                    Some(checkpoint) => Call::resumed(
+                        slot.key().clone(),
+                        start,
+                        checkpoint,
+                        &self.limits,
+                        generation,
+                    ),
+                    None => {
+                        let call = self.new_call(slot.key().clone(), Phase::Pending);
+                        call.with_state(|s| s.begin(start, generation));
+                        call
+                    }
+                });
                 slot.insert(call.clone());
                 Ok(Attachment {
                     call,
                     generation,
-                    resumed: false,
+                    resumed,
                 })
             }
             Entry::Occupied(slot) => {
@@ -240,6 +264,38 @@ impl Registry {
                 s.since = Instant::now();
             }
         });
+    }
+
+    /// Drops a live call from memory without ending it, if `attachment` is
+    /// still its stream (cluster mode: its checkpoint lets any replica take
+    /// it over, so a detached call is not kept here to go stale). Returns
+    /// whether it was dropped.
+    pub fn forget(&self, attachment: &Attachment) -> bool {
+        let mine = Phase::Live {
+            stream: Some(attachment.generation),
+        };
+        let removed = self
+            .calls
+            .remove_if(attachment.call.key(), |_, c| {
+                Arc::ptr_eq(c, &attachment.call) && c.with_state(|s| s.phase == mine)
+            })
+            .is_some();
+        if removed {
+            self.open_calls.fetch_sub(1, Ordering::AcqRel);
+        }
+        removed
+    }
+
+    /// The live calls attached to a stream now.
+    pub fn attached(&self) -> Vec<Arc<Call>> {
+        self.calls
+            .iter()
+            .filter(|e| {
+                e.value()
+                    .with_state(|s| matches!(s.phase, Phase::Live { stream: Some(_) }))
+            })
+            .map(|e| e.value().clone())
+            .collect()
     }
 
     /// Ends a call and returns its summary event (see [`Call::finish`]).

@@ -1,6 +1,9 @@
 //! The call summary and the running statistics it is built from.
 
-use super::{feedback::FeedbackCounts, CallId, Segment};
+use super::{
+    feedback::{FeedbackCounts, FeedbackLedger},
+    CallId, FeedbackAction, Segment,
+};
 use crate::{
     pipeline::{
         context::ChecklistResult, intent::OUT_OF_SCOPE, pii, AlertKind, Analysis, CallContext,
@@ -8,6 +11,7 @@ use crate::{
     },
     playbook::Lang,
 };
+use std::collections::BTreeMap;
 
 /// At most this many points are kept in a call's emotion timeline; later
 /// cues are counted in the statistics but not listed.
@@ -88,7 +92,7 @@ pub struct SpeechStats {
 }
 
 /// Running statistics of a call, updated with every final segment.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct CallStats {
     /// Customer turns per intent, in first-seen order.
     intents: Vec<(IntentId, u32)>,
@@ -303,6 +307,15 @@ impl std::fmt::Display for Tally {
 }
 
 impl CallSummary {
+    /// This summary with its feedback counts recomputed from `feedback`
+    /// (every suggestion of the call and what the agent did with it): for a
+    /// summary kept outside memory (Redis) that feedback reached later.
+    pub fn with_feedback(&self, feedback: &BTreeMap<String, Option<FeedbackAction>>) -> Self {
+        let mut summary = self.clone();
+        summary.apply_late_feedback(FeedbackLedger::from_map(feedback).counts());
+        summary
+    }
+
     /// Applies feedback given after hang-up to a kept summary: the
     /// accepted and dismissed counts, and the written summary's last
     /// sentence that reports them.
