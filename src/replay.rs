@@ -237,6 +237,78 @@ fn clock(ms: u32) -> String {
     )
 }
 
+/// Reconnections one replay makes at most (after `UNAVAILABLE`: a draining
+/// replica handing the call over, or a lost replica).
+pub const MAX_RECONNECTS: usize = 5;
+
+/// How long a reconnect retries while the call is still owned by another
+/// replica (`ALREADY_EXISTS` … another replica): a lost replica's lease
+/// lapses within `cluster_lease`.
+pub const TAKEOVER_PATIENCE: Duration = Duration::from_secs(30);
+
+type Inbound = tonic::Streaming<pb::StreamCallResponse>;
+
+/// Opens the call's StreamCall (again) and starts sending its lines at
+/// their times from `began`: `start`, then every line of a segment not in
+/// `acknowledged` (after a reconnect the in-flight segments are resent; an
+/// identical final the server already has causes nothing). Retries while
+/// another replica still owns the call.
+async fn open(
+    client: &mut crate::client::Client,
+    lines: &[Line],
+    call_id: &str,
+    began: tokio::time::Instant,
+    speed: f64,
+    acknowledged: &std::collections::HashSet<String>,
+) -> Result<(tokio::task::JoinHandle<()>, Inbound), Error> {
+    let pending: Vec<Line> = lines
+        .iter()
+        .filter(|line| !matches!(line, Line::Segment { segment_id, .. } if acknowledged.contains(segment_id)))
+        .cloned()
+        .collect();
+    let patience = tokio::time::Instant::now() + TAKEOVER_PATIENCE;
+    loop {
+        let (tx, rx) = mpsc::channel(16);
+        let (lines, id) = (pending.clone(), call_id.to_string());
+        let sender = tokio::spawn(async move {
+            for line in &lines {
+                if let (Line::Segment { end_ms, .. }, true) = (line, speed > 0.0) {
+                    let due = began + Duration::from_secs_f64(f64::from(*end_ms) / 1000.0 / speed);
+                    tokio::time::sleep_until(due).await;
+                }
+                let Some(request) = request(line, &id) else {
+                    continue;
+                };
+                if tx.send(request).await.is_err() {
+                    return;
+                }
+            }
+            // Keep the request stream open until the server closes the call.
+            tx.closed().await;
+        });
+        match client.stream_call(ReceiverStream::new(rx)).await {
+            Ok(response) => return Ok((sender, response.into_inner())),
+            Err(s)
+                if !acknowledged.is_empty()
+                    && s.code() == tonic::Code::AlreadyExists
+                    && s.message().contains("another replica")
+                    && tokio::time::Instant::now() < patience =>
+            {
+                sender.abort();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(s) => {
+                sender.abort();
+                return Err(Error::Io(format!(
+                    "StreamCall failed: {} {}",
+                    s.code(),
+                    s.message()
+                )));
+            }
+        }
+    }
+}
+
 /// Replays `lines` against the server, printing to `out`.
 pub async fn replay(
     lines: Vec<Line>,
@@ -262,7 +334,6 @@ pub async fn replay(
         options.target.addr
     );
 
-    let (tx, rx) = mpsc::channel(16);
     let speed = options.speed;
     let mut texts = BTreeMap::new();
     for line in &lines {
@@ -281,40 +352,33 @@ pub async fn replay(
             );
         }
     }
-    let sender_lines = lines.clone();
-    let sender_id = call_id.clone();
-    let sender = tokio::spawn(async move {
-        let began = tokio::time::Instant::now();
-        for line in &sender_lines {
-            if let (Line::Segment { end_ms, .. }, true) = (line, speed > 0.0) {
-                let due = began + Duration::from_secs_f64(f64::from(*end_ms) / 1000.0 / speed);
-                tokio::time::sleep_until(due).await;
-            }
-            let Some(request) = request(line, &sender_id) else {
-                continue;
-            };
-            if tx.send(request).await.is_err() {
-                return;
-            }
-        }
-        // Keep the request stream open until the server closes the call.
-        tx.closed().await;
-    });
-
-    let mut inbound = client
-        .stream_call(ReceiverStream::new(rx))
-        .await
-        .map_err(|s| Error::Io(format!("StreamCall failed: {} {}", s.code(), s.message())))?
-        .into_inner();
+    let began = tokio::time::Instant::now();
     let mut report = Report {
         call_id: call_id.clone(),
         ..Report::default()
     };
     let mut printed_segments = std::collections::BTreeSet::new();
+    // Segments whose final analysis arrived: the server has them.
+    let mut acknowledged = std::collections::HashSet::new();
+    let mut reconnects = 0;
+    let (mut sender, mut inbound) =
+        open(&mut client, &lines, &call_id, began, speed, &acknowledged).await?;
     loop {
         let response = match inbound.message().await {
             Ok(Some(r)) => r,
             Ok(None) => break,
+            Err(s) if s.code() == tonic::Code::Unavailable && reconnects < MAX_RECONNECTS => {
+                // The replica handed the call over (draining) or went away:
+                // reconnect with the same start, resend what was not
+                // acknowledged.
+                sender.abort();
+                reconnects += 1;
+                let _ = writeln!(out, "{} {}", p.paint("2", "↻ reconnecting:"), s.message());
+                client = options.target.connect().await?;
+                (sender, inbound) =
+                    open(&mut client, &lines, &call_id, began, speed, &acknowledged).await?;
+                continue;
+            }
             Err(s) => {
                 sender.abort();
                 return Err(Error::Io(format!(
@@ -341,7 +405,9 @@ pub async fn replay(
                 let _ = writeln!(out, "\n[{}] {who}  {text}", clock(*start_ms));
             }
         }
-        if matches!(&payload, Payload::Analysis(a) if a.is_final) {
+        if matches!(&payload, Payload::Analysis(a) if a.is_final)
+            && acknowledged.insert(event.segment_id.clone())
+        {
             report.final_analyses += 1;
         }
         let _ = match &payload {

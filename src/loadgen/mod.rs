@@ -255,9 +255,13 @@ async fn realistic_call(
     watchers: usize,
     stats: &Arc<Mutex<Stats>>,
 ) {
-    let Some((tx, mut inbound)) = open(&mut client, steps[0].request.clone(), stats).await else {
+    let Some((mut tx, mut inbound)) = open(&mut client, steps[0].request.clone(), stats).await
+    else {
         return;
     };
+    // Segments whose final analysis arrived: what a reconnect need not resend.
+    let mut acknowledged: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut reconnects = 0;
     for _ in 0..watchers {
         tokio::spawn(watch(client.clone(), call_id.clone(), stats.clone()));
     }
@@ -292,6 +296,7 @@ async fn realistic_call(
                             if let Some(at) = sent.get(&event.segment_id).and_then(|s| s.last_final) {
                                 stats.lock().analysis(micros(at));
                             }
+                            acknowledged.insert(event.segment_id);
                         }
                         Some(Payload::Suggestion(_)) => {
                             let mut s = stats.lock();
@@ -314,6 +319,22 @@ async fn realistic_call(
                     stats.lock().error(tonic::Code::Unknown);
                     break;
                 }
+                Err(status) if status.code() == tonic::Code::Unavailable && reconnects < crate::replay::MAX_RECONNECTS => {
+                    // Handed over or lost replica: reopen with the same start
+                    // and resend what was not acknowledged.
+                    reconnects += 1;
+                    stats.lock().reconnects += 1;
+                    let resend = steps[1..next].iter().filter(|s| {
+                        s.segment.as_ref().is_none_or(|(id, _)| !acknowledged.contains(id))
+                    });
+                    match reopen(&mut client, &steps[0].request, resend).await {
+                        Ok((again, stream)) => (tx, inbound) = (again, stream),
+                        Err(status) => {
+                            stats.lock().error(status.code());
+                            break;
+                        }
+                    }
+                }
                 Err(status) => {
                     stats.lock().error(status.code());
                     break;
@@ -322,6 +343,44 @@ async fn realistic_call(
         }
     }
     stats.lock().live_calls -= 1;
+}
+
+/// Reopens a call's stream after `UNAVAILABLE`: its start, then `resend`
+/// (the steps whose segments were not acknowledged; the server ignores an
+/// identical final it already has). Retries while another replica still
+/// owns the call (its lease lapses within `cluster_lease`).
+async fn reopen<'a>(
+    client: &mut Client,
+    start: &pb::StreamCallRequest,
+    resend: impl Iterator<Item = &'a Step> + Clone,
+) -> Result<
+    (
+        mpsc::Sender<pb::StreamCallRequest>,
+        tonic::Streaming<pb::StreamCallResponse>,
+    ),
+    tonic::Status,
+> {
+    let patience = Instant::now() + crate::replay::TAKEOVER_PATIENCE;
+    // Room for everything resent: nothing reads it before the stream opens.
+    let room = REQUEST_BUFFER.max(resend.clone().count() + 1);
+    loop {
+        let (tx, rx) = mpsc::channel(room);
+        let _ = tx.send(start.clone()).await;
+        for step in resend.clone() {
+            let _ = tx.send(step.request.clone()).await;
+        }
+        match client.stream_call(ReceiverStream::new(rx)).await {
+            Ok(response) => return Ok((tx, response.into_inner())),
+            Err(status)
+                if status.code() == tonic::Code::AlreadyExists
+                    && status.message().contains("another replica")
+                    && Instant::now() < patience =>
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(status) => return Err(status),
+        }
+    }
 }
 
 /// One closed-loop call: a final, wait for its Analysis, the next final…

@@ -75,6 +75,9 @@ pub struct Stats {
     pub calls_started: u64,
     /// Calls that got their summary.
     pub calls_completed: u64,
+    /// Streams reopened after `UNAVAILABLE` (a replica handed its calls over
+    /// or was lost).
+    pub reconnects: u64,
     /// Calls open now.
     pub live_calls: u64,
     /// Segment messages sent (interims and finals).
@@ -105,6 +108,7 @@ impl Default for Stats {
             interval: histogram(),
             calls_started: 0,
             calls_completed: 0,
+            reconnects: 0,
             live_calls: 0,
             segments_sent: 0,
             finals_sent: 0,
@@ -174,6 +178,7 @@ impl Stats {
             elapsed_s,
             calls_started: self.calls_started,
             calls_completed: self.calls_completed,
+            reconnects: self.reconnects,
             segments_sent: self.segments_sent,
             finals_sent: self.finals_sent,
             analyses: self.analyses,
@@ -243,6 +248,8 @@ pub struct Report {
     pub calls_started: u64,
     /// Calls that got their summary.
     pub calls_completed: u64,
+    /// Streams reopened after `UNAVAILABLE`.
+    pub reconnects: u64,
     /// Segment messages sent.
     pub segments_sent: u64,
     /// Final segments sent.
@@ -290,13 +297,14 @@ pub fn summary(r: &Report) -> String {
             .join(", ")
     };
     format!(
-        "calls {} started, {} completed over {:.1} s ({} profile, {} concurrent, {} connections)\n\
+        "calls {} started, {} completed, {} reconnects over {:.1} s ({} profile, {} concurrent, {} connections)\n\
          segments {} sent ({:.0}/s), finals {} ({:.0}/s), analyses {}, suggestions {}\n\
          segment → Analysis   µs: p50 {} p90 {} p99 {} p99.9 {} max {} (n={})\n\
          segment → Suggestion µs: p50 {} p90 {} p99 {} p99.9 {} max {} (n={})\n\
          errors: {errors}; watcher events {} (dropped {}); loadgen CPU {}; server CPU {}\n",
         r.calls_started,
         r.calls_completed,
+        r.reconnects,
         r.elapsed_s,
         r.settings.profile,
         r.settings.calls,
