@@ -271,9 +271,16 @@ enum Command {
         /// Seed of the call scripts.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Sample this server process's memory every second (Linux).
+        /// Sample this server process's memory every second and report its
+        /// CPU time (Linux); repeat for several processes (replicas, Redis):
+        /// their sum is reported.
         #[arg(long)]
-        server_pid: Option<u32>,
+        server_pid: Vec<u32>,
+        /// Another replica of the same service (cluster mode), repeatable:
+        /// calls are spread over `--addr` and these, and each call's
+        /// watchers watch it on another replica than its stream.
+        #[arg(long, value_name = "URL")]
+        replica: Vec<String>,
         /// Write the JSON report here.
         #[arg(long, value_name = "FILE.json")]
         report: Option<PathBuf>,
@@ -583,6 +590,7 @@ async fn main() -> ExitCode {
             streams_per_connection,
             seed,
             server_pid,
+            replica,
             report,
             plot,
             quiet,
@@ -599,7 +607,8 @@ async fn main() -> ExitCode {
                 call_length,
                 streams_per_connection,
                 seed,
-                server_pid,
+                server_pids: server_pid,
+                replicas: replica,
                 progress: !quiet,
             };
             let result = match callassist::loadgen::run(&options).await {

@@ -26,7 +26,8 @@ fn options(server: &TestServer, profile: Profile) -> Options {
         call_length: None,
         streams_per_connection: 5,
         seed: 3,
-        server_pid: Some(std::process::id()),
+        server_pids: vec![std::process::id()],
+        replicas: Vec::new(),
         progress: false,
     }
 }

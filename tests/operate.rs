@@ -1,5 +1,6 @@
 //! What an SRE and a console developer see: Prometheus metrics moving after
-//! a replay, the console's files, gRPC-Web with CORS on the gRPC port.
+//! a replay, the console's files, gRPC-Web with CORS on the gRPC port, the
+//! binary starting in a Kubernetes pod's environment.
 
 mod common;
 
@@ -156,4 +157,40 @@ async fn the_console_is_served_and_grpc_web_works_across_origins() {
     assert!(text.contains("card_lost_stolen"), "{text}");
     assert!(text.contains("grpc-status:0"), "{text}");
     server.shutdown().await.unwrap();
+}
+
+/// A pod started after a Service named `callassist` gets the variables
+/// Kubernetes injects for it (service links); they are not settings. A
+/// mistyped setting still stops start-up.
+#[tokio::test]
+async fn kubernetes_service_link_variables_do_not_stop_start_up_but_a_typo_does() {
+    use std::process::Stdio;
+    let addr = free_addr();
+    let mut pod = serve_command(addr, None)
+        .env("CALLASSIST_PORT", "tcp://10.0.0.1:50051")
+        .env("CALLASSIST_PORT_50051_TCP", "tcp://10.0.0.1:50051")
+        .env("CALLASSIST_PORT_50051_TCP_ADDR", "10.0.0.1")
+        .env("CALLASSIST_SERVICE_HOST", "10.0.0.1")
+        .env("CALLASSIST_SERVICE_PORT", "50051")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut client =
+        pb::call_assist_service_client::CallAssistServiceClient::new(channel_to(addr).await);
+    let listed = client.list_calls(pb::ListCallsRequest::default()).await;
+    pod.kill().unwrap();
+    pod.wait().unwrap();
+    assert!(listed.is_ok(), "{listed:?}");
+
+    let typo = serve_command(free_addr(), None)
+        .env("CALLASSIST_MAX_CALS", "5")
+        .output()
+        .unwrap();
+    assert!(!typo.status.success());
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(
+        stderr.contains("CALLASSIST_MAX_CALS") && stderr.contains("unknown key"),
+        "{stderr}"
+    );
 }

@@ -81,8 +81,15 @@ pub struct Options {
     pub streams_per_connection: usize,
     /// Seed of the scripts.
     pub seed: u64,
-    /// A server process whose memory to sample each second (Linux).
-    pub server_pid: Option<u32>,
+    /// Server processes whose memory (summed) to sample each second and
+    /// whose CPU time to report (Linux): the replicas and Redis in cluster
+    /// mode.
+    pub server_pids: Vec<u32>,
+    /// Further addresses of the same service (other replicas, cluster
+    /// mode): connections alternate over `target.addr` and these, and a
+    /// call's watchers watch it through the next connection, on another
+    /// replica.
+    pub replicas: Vec<String>,
     /// Print progress on stderr.
     pub progress: bool,
 }
@@ -95,14 +102,23 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         .calls
         .div_ceil(options.streams_per_connection.max(1))
         .max(1);
-    let endpoint = options.target.endpoint()?;
+    let addrs: Vec<&String> = std::iter::once(&options.target.addr)
+        .chain(&options.replicas)
+        .collect();
+    // At least one connection per replica.
+    let connections = connections.max(addrs.len());
     let mut clients = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let channel = endpoint
+    for n in 0..connections {
+        let target = crate::client::Target {
+            addr: addrs[n % addrs.len()].clone(),
+            ..options.target.clone()
+        };
+        let channel = target
+            .endpoint()?
             .connect()
             .await
-            .map_err(|e| Error::Io(format!("cannot connect to {}: {e}", options.target.addr)))?;
-        clients.push(options.target.client(channel)?);
+            .map_err(|e| Error::Io(format!("cannot connect to {}: {e}", target.addr)))?;
+        clients.push(target.client(channel)?);
     }
     let stats = Arc::new(Mutex::new(Stats::default()));
     // Call ids are unique per run: the server keeps ended calls for a while
@@ -111,13 +127,23 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() % 1_000_000_000);
     let started = Instant::now();
-    let server_cpu_seconds = || options.server_pid.and_then(|p| cpu_seconds(&p.to_string()));
+    let server_cpu_seconds = || {
+        let pids = &options.server_pids;
+        let used: Option<Vec<f64>> = pids.iter().map(|p| cpu_seconds(&p.to_string())).collect();
+        used.filter(|_| !pids.is_empty()).map(|u| u.iter().sum())
+    };
+    let server_rss = || {
+        let pids = &options.server_pids;
+        let rss: Option<Vec<u64>> = pids.iter().map(|&p| rss_bytes(p)).collect();
+        rss.filter(|_| !pids.is_empty()).map(|r| r.iter().sum())
+    };
     let cpu_before = cpu_seconds("self");
     let server_cpu_before = server_cpu_seconds();
     let hold_end = started + options.ramp + options.duration;
     let mut slots = Vec::with_capacity(options.calls);
     for slot in 0..options.calls {
         let client = clients[slot % connections].clone();
+        let watch_client = clients[(slot + 1) % connections].clone();
         let stats = stats.clone();
         let options = options.clone();
         let begin = started + options.ramp.mul_f64(slot as f64 / options.calls as f64);
@@ -136,8 +162,8 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
                             options.speed,
                             options.call_length,
                         );
-                        realistic_call(client.clone(), call_id, steps, options.watchers, &stats)
-                            .await
+                        let watchers = (watch_client.clone(), options.watchers);
+                        realistic_call(client.clone(), call_id, steps, watchers, &stats).await
                     }
                     Profile::Burst => {
                         burst_call(client.clone(), call_id, &mut rng, hold_end, &stats).await
@@ -156,7 +182,7 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
             _ = &mut done => break,
             _ = second.tick() => {
                 let t = started.elapsed().as_secs_f64();
-                let rss = options.server_pid.and_then(rss_bytes);
+                let rss = server_rss();
                 let tick = stats.lock().tick(t, rss);
                 if options.progress && (terminal || (tick.t as u64).is_multiple_of(5)) {
                     let errors: u64 = stats.lock().errors.values().sum();
@@ -181,7 +207,7 @@ pub async fn run(options: &Options) -> Result<Report, Error> {
     let cpu = used(cpu_seconds("self"), cpu_before);
     let server_cpu = used(server_cpu_seconds(), server_cpu_before);
     let mut stats = stats.lock();
-    stats.tick(elapsed, options.server_pid.and_then(rss_bytes));
+    stats.tick(elapsed, server_rss());
     Ok(stats.report(
         Settings {
             addr: options.target.addr.clone(),
@@ -252,7 +278,7 @@ async fn realistic_call(
     mut client: Client,
     call_id: String,
     steps: Vec<Step>,
-    watchers: usize,
+    (watch_client, watchers): (Client, usize),
     stats: &Arc<Mutex<Stats>>,
 ) {
     let Some((mut tx, mut inbound)) = open(&mut client, steps[0].request.clone(), stats).await
@@ -263,7 +289,7 @@ async fn realistic_call(
     let mut acknowledged: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut reconnects = 0;
     for _ in 0..watchers {
-        tokio::spawn(watch(client.clone(), call_id.clone(), stats.clone()));
+        tokio::spawn(watch(watch_client.clone(), call_id.clone(), stats.clone()));
     }
     let began = Instant::now();
     let mut sent: HashMap<String, Sent> = HashMap::new();
