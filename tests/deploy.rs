@@ -28,6 +28,11 @@ fn the_deployment_files_validate() {
         instruments::WATCHER_DROPPED,
         instruments::REJECTED,
         instruments::PLAYBOOK_RELOADS,
+        instruments::REDIS_BACKLOG,
+        instruments::REDIS_WRITTEN,
+        instruments::REDIS_DROPPED,
+        instruments::REDIS_ERRORS,
+        instruments::REDIS_SECONDS,
     ];
     let output = Command::new(python)
         .arg(root.join("tests/deploy/check.py"))

@@ -34,6 +34,12 @@ for path in manifests:
 docs = {**docs, **{kind: doc for (kind, name), doc in docs.items() if name == "callassist"}}
 for kind in ["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap"]:
     assert kind in docs, f"a {kind}"
+# Cluster mode: the Redis URL and password come from a Secret, and the
+# staging Redis StatefulSet is there with a Service of its name.
+env = {e["name"]: e for e in docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+for key in ["CALLASSIST_CLUSTER_REDIS_URL", "CALLASSIST_CLUSTER_REDIS_PASSWORD"]:
+    assert env[key]["valueFrom"]["secretKeyRef"]["name"] == "callassist-redis", key
+assert ("StatefulSet", "callassist-redis") in docs and ("Service", "callassist-redis") in docs
 # The playbook ConfigMap is the repository's default playbook (regenerate it
 # with scripts/playbook-configmap.py), mounted where the config points.
 playbook = docs["ConfigMap", "callassist-playbook"]["data"]["playbook.toml"]
@@ -55,10 +61,17 @@ assert 'listen = "0.0.0.0:50051"' in config and "playbook =" in config
 assert docs["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == docs["Deployment"]["metadata"]["name"]
 
 compose = yaml.safe_load((deploy / "docker-compose.yml").read_text())
-assert {"callassist", "prometheus", "grafana"} <= set(compose["services"])
-assert compose["services"]["callassist"]["build"]["dockerfile"] == "deploy/Dockerfile"
+assert {"callassist", "balancer", "redis", "prometheus", "grafana"} <= set(compose["services"])
+replica = compose["services"]["callassist"]
+assert replica["build"]["dockerfile"] == "deploy/Dockerfile"
+assert replica["deploy"]["replicas"] == 3, "three replicas"
+assert replica["environment"]["CALLASSIST_CLUSTER_REDIS_URL"] == "redis://redis:6379"
+assert "ports" not in replica, "replicas are reached through the balancer"
+nginx = (deploy / "nginx.conf").read_text()
+assert "grpc_pass grpc://callassist" in nginx and "http2 on" in nginx
 prometheus = yaml.safe_load((deploy / "prometheus.yml").read_text())
-assert prometheus["scrape_configs"][0]["static_configs"][0]["targets"] == ["callassist:9464"]
+scrape = prometheus["scrape_configs"][0]["dns_sd_configs"][0]
+assert scrape["names"] == ["callassist"] and scrape["port"] == 9464, "every replica scraped"
 for provisioning in (deploy / "grafana/provisioning").rglob("*.yml"):
     yaml.safe_load(provisioning.read_text())
 
