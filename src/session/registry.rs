@@ -616,6 +616,80 @@ mod tests {
         );
     }
 
+    /// Cluster mode's takeover in miniature: a call continued on another
+    /// registry from its encoded checkpoint emits what the uninterrupted
+    /// call emits (same ids, same suggestions) and ends with the same
+    /// summary; a resent final is recognised; a newer checkpoint version is
+    /// refused.
+    #[test]
+    fn a_call_taken_over_from_its_checkpoint_continues_exactly() {
+        let pipeline = crate::pipeline::Pipeline::new();
+        let turn = |n: u32, text: &str| crate::session::Segment {
+            id: format!("c{n}").into(),
+            speaker: crate::pipeline::Speaker::Customer,
+            text: text.to_string(),
+            is_final: true,
+            start_ms: n * 3000,
+            end_ms: n * 3000 + 1500,
+        };
+        let turns = [
+            turn(0, "I lost my card and I'm really worried"),
+            turn(1, "this is the third time I call, I'm fed up"),
+            turn(2, "ok thanks, that's all"),
+        ];
+        let run = |call: &Call, turns: &[crate::session::Segment]| -> Vec<Arc<Event>> {
+            turns
+                .iter()
+                .flat_map(|t| {
+                    call.process_segment(&pipeline, t, None, Instant::now())
+                        .unwrap()
+                })
+                .collect()
+        };
+        let strip = |events: Vec<Arc<Event>>| -> Vec<(u64, Payload)> {
+            events
+                .into_iter()
+                .map(|e| (e.event_id, e.payload.clone()))
+                .collect()
+        };
+
+        let alone = Registry::new(Limits::default());
+        let whole = alone.attach(start("whole")).unwrap().call;
+        run(&whole, &turns[..1]);
+        let expected = strip(run(&whole, &turns[1..]));
+        let expected_summary = alone.finish(&whole, "hangup").unwrap();
+
+        let first = Registry::new(Limits::default());
+        let before = first.attach(start("whole")).unwrap();
+        run(&before.call, &turns[..1]);
+        let bytes = before.call.checkpoint().unwrap().encode();
+        assert!(first.forget(&before), "dropped from the first replica");
+        assert_eq!(first.open_calls(), 0);
+
+        let second = Registry::new(Limits::default());
+        let checkpoint = Checkpoint::decode(&bytes).unwrap();
+        let after = second
+            .attach_from(start("whole"), Some(checkpoint))
+            .unwrap();
+        assert!(after.resumed);
+        assert!(
+            run(&after.call, &turns[..1]).is_empty(),
+            "a final resent after the takeover causes nothing"
+        );
+        assert_eq!(strip(run(&after.call, &turns[1..])), expected);
+        let summary = second.finish(&after.call, "hangup").unwrap();
+        assert_eq!(summary.event_id, expected_summary.event_id);
+        assert_eq!(summary.payload, expected_summary.payload);
+
+        let newer = String::from_utf8(bytes)
+            .unwrap()
+            .replacen("\"version\":1", "\"version\":2", 1);
+        assert!(matches!(
+            Checkpoint::decode(newer.as_bytes()),
+            Err(Error::FailedPrecondition(_))
+        ));
+    }
+
     #[test]
     fn feedback_after_hang_up_updates_the_kept_summary_and_its_text() {
         let registry = Registry::new(Limits::default());
