@@ -278,11 +278,13 @@ async fn realistic_call(
     mut client: Client,
     call_id: String,
     steps: Vec<Step>,
-    (watch_client, watchers): (Client, usize),
+    (mut watch_client, watchers): (Client, usize),
     stats: &Arc<Mutex<Stats>>,
 ) {
     let Some((mut tx, mut inbound)) = open(&mut client, steps[0].request.clone(), stats).await
     else {
+        // Refused or unreachable: the slot waits before its next call.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         return;
     };
     // Segments whose final analysis arrived: what a reconnect need not resend.
@@ -345,16 +347,30 @@ async fn realistic_call(
                     stats.lock().error(tonic::Code::Unknown);
                     break;
                 }
-                Err(status) if status.code() == tonic::Code::Unavailable && reconnects < crate::replay::MAX_RECONNECTS => {
+                // A killed replica's connection ends with UNKNOWN (transport).
+                Err(status) if matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Unknown) && reconnects < crate::replay::MAX_RECONNECTS => {
                     // Handed over or lost replica: reopen with the same start
                     // and resend what was not acknowledged.
                     reconnects += 1;
-                    stats.lock().reconnects += 1;
+                    let lost = Instant::now();
                     let resend = steps[1..next].iter().filter(|s| {
                         s.segment.as_ref().is_none_or(|(id, _)| !acknowledged.contains(id))
                     });
+                    // The other replica's connection: this one's may be gone.
+                    std::mem::swap(&mut client, &mut watch_client);
                     match reopen(&mut client, &steps[0].request, resend).await {
-                        Ok((again, stream)) => (tx, inbound) = (again, stream),
+                        Ok((again, stream)) => {
+                            (tx, inbound) = (again, stream);
+                            let mut s = stats.lock();
+                            s.reconnects += 1;
+                            let _ = s.takeover.record(micros(lost).max(1));
+                            // Resent finals are timed from their resending:
+                            // the wait is the takeover, measured above.
+                            let now = Instant::now();
+                            for entry in sent.values_mut().filter(|e| e.last_final.is_some()) {
+                                entry.last_final = Some(now);
+                            }
+                        }
                         Err(status) => {
                             stats.lock().error(status.code());
                             break;

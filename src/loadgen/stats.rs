@@ -78,6 +78,8 @@ pub struct Stats {
     /// Streams reopened after `UNAVAILABLE` (a replica handed its calls over
     /// or was lost).
     pub reconnects: u64,
+    /// `UNAVAILABLE` received → the stream reopened (a takeover), µs.
+    pub takeover: Histogram<u64>,
     /// Calls open now.
     pub live_calls: u64,
     /// Segment messages sent (interims and finals).
@@ -109,6 +111,7 @@ impl Default for Stats {
             calls_started: 0,
             calls_completed: 0,
             reconnects: 0,
+            takeover: histogram(),
             live_calls: 0,
             segments_sent: 0,
             finals_sent: 0,
@@ -179,6 +182,7 @@ impl Stats {
             calls_started: self.calls_started,
             calls_completed: self.calls_completed,
             reconnects: self.reconnects,
+            takeover_us: Percentiles::of(&self.takeover),
             segments_sent: self.segments_sent,
             finals_sent: self.finals_sent,
             analyses: self.analyses,
@@ -250,6 +254,8 @@ pub struct Report {
     pub calls_completed: u64,
     /// Streams reopened after `UNAVAILABLE`.
     pub reconnects: u64,
+    /// `UNAVAILABLE` received → the stream reopened.
+    pub takeover_us: Percentiles,
     /// Segment messages sent.
     pub segments_sent: u64,
     /// Final segments sent.
@@ -296,7 +302,7 @@ pub fn summary(r: &Report) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    format!(
+    let mut text = format!(
         "calls {} started, {} completed, {} reconnects over {:.1} s ({} profile, {} concurrent, {} connections)\n\
          segments {} sent ({:.0}/s), finals {} ({:.0}/s), analyses {}, suggestions {}\n\
          segment → Analysis   µs: p50 {} p90 {} p99 {} p99.9 {} max {} (n={})\n\
@@ -336,7 +342,18 @@ pub fn summary(r: &Report) -> String {
                 cpu_share(Some(c), r),
                 1e6 * c / r.segments_sent.max(1) as f64
             )),
-    )
+    );
+    if r.reconnects > 0 {
+        let t = &r.takeover_us;
+        text.push_str(&format!(
+            "takeover (UNAVAILABLE → stream reopened) ms: p50 {:.0} p99 {:.0} max {:.0} (n={})\n",
+            t.p50 as f64 / 1e3,
+            t.p99 as f64 / 1e3,
+            t.max as f64 / 1e3,
+            t.count
+        ));
+    }
+    text
 }
 
 /// CPU seconds and the share of one core they are over the run.
