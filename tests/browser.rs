@@ -22,21 +22,7 @@ fn chromium() -> PathBuf {
     if let Ok(path) = std::env::var("CHROMIUM") {
         return path.into();
     }
-    let path = PathBuf::from("/usr/bin/chromium");
-    if !path.exists() {
-        let install = || {
-            Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends", "chromium"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !install() {
-            run(Command::new("apt-get").arg("update"));
-            assert!(install(), "apt-get install chromium failed");
-        }
-    }
-    path
+    apt_installed("/usr/bin/chromium", "chromium")
 }
 
 /// The test script with `playwright-core` installed beside it.

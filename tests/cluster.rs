@@ -28,21 +28,7 @@ const LEASE: Duration = Duration::from_secs(2);
 
 /// Debian's `redis-server`, installed on first use.
 fn redis_server() -> PathBuf {
-    let path = PathBuf::from("/usr/bin/redis-server");
-    if !path.exists() {
-        let install = || {
-            Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends", "redis-server"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !install() {
-            run(Command::new("apt-get").arg("update"));
-            assert!(install(), "apt-get install redis-server failed");
-        }
-    }
-    path
+    apt_installed("/usr/bin/redis-server", "redis-server")
 }
 
 /// A Redis server of the test's own, with an append-only file so that a

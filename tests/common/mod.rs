@@ -319,6 +319,26 @@ where
     }
 }
 
+/// `path`, installing Debian's `package` with apt-get first if it is
+/// missing (updating the package lists once if the install fails).
+pub fn apt_installed(path: &str, package: &str) -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(path);
+    if !path.exists() {
+        let install = || {
+            std::process::Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", package])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !install() {
+            run(std::process::Command::new("apt-get").arg("update"));
+            assert!(install(), "apt-get install {package} failed");
+        }
+    }
+    path
+}
+
 /// Runs a command and fails the test with its output if it fails.
 pub fn run(command: &mut std::process::Command) {
     let output = command
