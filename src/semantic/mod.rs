@@ -167,20 +167,19 @@ pub async fn load(tier: Arc<SemanticTier>, settings: Settings) {
             }
         };
         let encoder = crate::encoder::Encoder::open(&path).map_err(|e| e.to_string())?;
-        Ok::<_, String>((path, encoder))
+        let pool = pool::EncoderPool::start(Arc::new(encoder), settings.threads, settings.budget);
+        Ok::<_, String>((path, pool))
     })
     .await
     .unwrap_or_else(|e| Err(format!("the loading task failed: {e}")));
     match result {
-        Ok((path, encoder)) => {
-            tier.serve(pool::EncoderPool::start(
-                Arc::new(encoder),
-                settings.threads,
-                settings.budget,
-            ));
+        Ok((path, pool)) => {
+            let one_turn = pool.predicted_pass(16);
+            tier.serve(pool);
             info!(
                 model = %path.display(),
                 threads = settings.threads,
+                one_turn_ms = one_turn.as_secs_f64() * 1e3,
                 budget_ms = settings.budget.as_millis() as u64,
                 load_ms = started.elapsed().as_millis() as u64,
                 "semantic tier ready: customer finals are decided by the encoder"

@@ -4,8 +4,8 @@
 //! weights.
 //!
 //! Admission is decided up front ([`EncoderPool::submit`]): from the tokens
-//! already queued and the measured cost per token, the pool estimates when
-//! this turn would be done; past the budget it declines at once and the
+//! already queued and the measured cost of a pass ([`PassCost`]), the pool
+//! estimates when this turn would be done; past the budget it declines at once and the
 //! turn is decided by the fast tier. The queue therefore never holds more
 //! than about one budget of work (and never more than [`QUEUE_CAPACITY`]
 //! turns): under overload the service degrades to the fast tier instead of
@@ -25,8 +25,80 @@ use tokio::sync::oneshot;
 pub const QUEUE_CAPACITY: usize = 1024;
 /// Most tokens one forward pass takes (bounds a batch's memory and time).
 pub const MAX_BATCH_TOKENS: usize = 2048;
-/// The cost per token assumed before the first batch is measured.
-const INITIAL_COST_PER_TOKEN: Duration = Duration::from_micros(1500);
+/// Weights of the newest pass in the moving correction of [`PassCost`]: a
+/// pass slower than predicted moves it fast, a faster one slowly, so the
+/// correction follows the slow end of recent passes (admission must hold
+/// the budget for the tail, not the average).
+const COST_RISE: f64 = 0.5;
+const COST_FALL: f64 = 0.05;
+
+/// What a forward pass costs: a fixed part (every pass streams all the layer
+/// weights through the caches, however few its tokens) plus a part per
+/// token. A cost proportional to tokens alone overstates a batch by the
+/// fixed part of every pass it averaged, and so declines turns an idle-
+/// enough encoder could take.
+///
+/// The two parts are measured once when the pool starts (a one-utterance
+/// pass and a batch); afterwards every pass moves one correction factor
+/// (`measured / predicted`, smoothed), which follows the machine's load (the
+/// other cores' work slows a pass) without refitting the shape; it rises
+/// fast and falls slowly, so it tracks the slower passes.
+#[derive(Debug, Clone, Copy)]
+pub struct PassCost {
+    /// Seconds a pass costs whatever its size.
+    fixed: f64,
+    /// Seconds each token adds.
+    per_token: f64,
+    /// Smoothed ratio of measured to predicted time.
+    correction: f64,
+}
+
+impl PassCost {
+    /// Times two passes of `encoder` (one short utterance, then a batch of
+    /// them; each the faster of two runs, the first warms the caches) and
+    /// fits the line through them.
+    pub fn calibrate(encoder: &Encoder) -> Self {
+        const SAMPLE: &str = "I'd like to check the balance of my savings account please";
+        let single = [encoder.tokens(SAMPLE)];
+        let batch = vec![single[0].clone(); 8];
+        let time = |sequences: &[Vec<u32>]| {
+            (0..2)
+                .map(|_| {
+                    let started = Instant::now();
+                    encoder.embed_tokens(sequences);
+                    started.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let (n1, n2) = (single[0].len() as f64, (8 * single[0].len()) as f64);
+        let (t1, t2) = (time(&single), time(&batch));
+        let per_token = ((t2 - t1) / (n2 - n1)).max(t2 / n2 / 4.0);
+        PassCost {
+            fixed: (t1 - per_token * n1).max(0.0),
+            per_token,
+            correction: 1.0,
+        }
+    }
+
+    /// Predicted seconds for a pass over `tokens` tokens.
+    pub fn predict(&self, tokens: usize) -> f64 {
+        self.correction * (self.fixed + self.per_token * tokens as f64)
+    }
+
+    /// Takes a measured pass into the correction.
+    fn observe(&mut self, tokens: usize, seconds: f64) {
+        let shape = self.fixed + self.per_token * tokens as f64;
+        if shape > 0.0 {
+            let ratio = (seconds / shape).clamp(0.1, 10.0);
+            let weight = if ratio > self.correction {
+                COST_RISE
+            } else {
+                COST_FALL
+            };
+            self.correction += weight * (ratio - self.correction);
+        }
+    }
+}
 
 /// A queued turn.
 struct Job {
@@ -44,8 +116,8 @@ struct Queue {
     queued_tokens: usize,
     /// The passes running now: when each started and its tokens.
     running: Vec<(Instant, usize)>,
-    /// Measured seconds per token of a batch (moving average).
-    cost_per_token: f64,
+    /// What a pass costs.
+    cost: PassCost,
     /// Set when the pool is dropped: workers exit.
     closed: bool,
 }
@@ -81,15 +153,17 @@ impl std::fmt::Debug for EncoderPool {
 }
 
 impl EncoderPool {
-    /// Starts `workers` threads over `encoder`.
+    /// Measures what a pass costs ([`PassCost::calibrate`], ~0.1 s: call it
+    /// off the async runtime) and starts `workers` threads over `encoder`.
     pub fn start(encoder: Arc<Encoder>, workers: usize, budget: Duration) -> Self {
         let workers = workers.max(1);
+        let cost = PassCost::calibrate(&encoder);
         let shared = Arc::new((
             Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 queued_tokens: 0,
                 running: Vec::new(),
-                cost_per_token: INITIAL_COST_PER_TOKEN.as_secs_f64(),
+                cost,
                 closed: false,
             }),
             Condvar::new(),
@@ -127,11 +201,11 @@ impl EncoderPool {
             q.running
                 .iter()
                 .map(|(started, tokens)| {
-                    (q.cost_per_token * *tokens as f64 - started.elapsed().as_secs_f64()).max(0.0)
+                    (q.cost.predict(*tokens) - started.elapsed().as_secs_f64()).max(0.0)
                 })
                 .fold(f64::INFINITY, f64::min)
         };
-        let estimate = free_in + q.cost_per_token * (q.queued_tokens + tokens.len()) as f64;
+        let estimate = free_in + q.cost.predict(q.queued_tokens + tokens.len());
         if estimate > self.budget.as_secs_f64() {
             return Err(Declined::OverBudget);
         }
@@ -143,9 +217,9 @@ impl EncoderPool {
         Ok(receiver)
     }
 
-    /// The measured cost of a token in a batch.
-    pub fn cost_per_token(&self) -> Duration {
-        Duration::from_secs_f64(self.shared.0.lock().cost_per_token)
+    /// The predicted time of a pass over `tokens` tokens.
+    pub fn predicted_pass(&self, tokens: usize) -> Duration {
+        Duration::from_secs_f64(self.shared.0.lock().cost.predict(tokens))
     }
 }
 
@@ -194,11 +268,35 @@ fn work(encoder: &Encoder, shared: &(Mutex<Queue>, Condvar)) {
             if let Some(i) = q.running.iter().position(|r| r.0 == started) {
                 q.running.swap_remove(i);
             }
-            let measured = elapsed.as_secs_f64() / tokens.max(1) as f64;
-            q.cost_per_token = 0.8 * q.cost_per_token + 0.2 * measured;
+            q.cost.observe(tokens, elapsed.as_secs_f64());
         }
         for (job, vector) in batch.into_iter().zip(vectors) {
             let _ = job.reply.send(vector);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pass_costs_its_fixed_part_once_and_the_correction_follows_the_machine() {
+        let mut cost = PassCost {
+            fixed: 0.006,
+            per_token: 0.0003,
+            correction: 1.0,
+        };
+        // Eight turns in one pass cost far less than eight passes.
+        assert!(cost.predict(8 * 14) < 0.5 * 8.0 * cost.predict(14));
+        // A machine twice as slow as calibrated: predictions follow within
+        // a few passes.
+        for _ in 0..8 {
+            cost.observe(30, 2.0 * (0.006 + 0.0003 * 30.0));
+        }
+        assert!((cost.predict(30) - 0.030).abs() < 1e-3, "{}", cost.predict(30));
+        // One fast pass among slow ones barely lowers the prediction.
+        cost.observe(30, 0.015);
+        assert!(cost.predict(30) > 0.028, "{}", cost.predict(30));
     }
 }
