@@ -45,8 +45,10 @@ pub struct Record {
     pub shown: Vec<String>,
     /// The call's checkpoint, after a final segment.
     pub checkpoint: Option<Vec<u8>>,
-    /// The call's listing fields now.
-    pub listing: Listing,
+    /// The call's listing fields now; `None` when the record must not
+    /// touch the listing (a claim released before the call attached here:
+    /// writing an empty listing would list a call that never started).
+    pub listing: Option<Listing>,
     /// The summary, when the call ended.
     pub summary: Option<StoredSummary>,
     /// Give up the lease once this is written (the stream ended without
@@ -57,8 +59,8 @@ pub struct Record {
 }
 
 impl Record {
-    /// A record of `key` with its listing and nothing else yet.
-    pub fn new(key: CallKey, listing: Listing) -> Self {
+    /// A record of `key` with its listing (if any) and nothing else yet.
+    pub fn new(key: CallKey, listing: Option<Listing>) -> Self {
         Record {
             key,
             events: Vec::new(),
@@ -157,7 +159,7 @@ local i = 8
 local n = tonumber(ARGV[i]); i = i + 1
 for j = 1, n do redis.call('HSETNX', KEYS[2], ARGV[i], ''); i = i + 1 end
 n = tonumber(ARGV[i]); i = i + 1
-for j = 1, n do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]); i = i + 2 end
+if n > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, i, i + 2 * n - 1)); i = i + 2 * n end
 n = tonumber(ARGV[i]); i = i + 1
 local last = 0
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -181,9 +183,7 @@ elseif ckpt ~= '' and (owner == replica or not owner) then
   redis.call('SET', KEYS[3], ckpt, 'PX', live)
 end
 if release == '1' and owner == replica then redis.call('DEL', KEYS[5]) end
-for _, k in ipairs({KEYS[1], KEYS[2], KEYS[4]}) do
-  if redis.call('EXISTS', k) == 1 then redis.call('PEXPIRE', k, ttl) end
-end
+for _, k in ipairs({KEYS[1], KEYS[2], KEYS[4]}) do redis.call('PEXPIRE', k, ttl) end
 return last
 ";
 
@@ -225,20 +225,22 @@ fn pipeline(batch: &[Record], settings: &Settings, sha: &str) -> redis::Pipeline
         for id in &record.shown {
             apply.arg(id);
         }
-        let l = &record.listing;
         let bit = |b: bool| if b { "1" } else { "0" };
-        apply
-            .arg(5)
-            .arg("agent")
-            .arg(&l.agent)
-            .arg("language")
-            .arg(&l.language)
-            .arg("streaming")
-            .arg(bit(l.streaming))
-            .arg("ended")
-            .arg(bit(l.ended))
-            .arg("events")
-            .arg(l.events);
+        match &record.listing {
+            Some(l) => apply
+                .arg(5)
+                .arg("agent")
+                .arg(&l.agent)
+                .arg("language")
+                .arg(&l.language)
+                .arg("streaming")
+                .arg(bit(l.streaming))
+                .arg("ended")
+                .arg(bit(l.ended))
+                .arg("events")
+                .arg(l.events),
+            None => apply.arg(0),
+        };
         apply.arg(record.events.len());
         for (id, bytes) in &record.events {
             apply.arg(id).arg(bytes.as_slice());

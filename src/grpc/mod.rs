@@ -123,7 +123,7 @@ impl CallAssist {
             }
             Err(error) => {
                 // Not taken here after all (full, draining): let it go.
-                let mut record = Record::new(key, Listing::default());
+                let mut record = Record::new(key, None);
                 record.release = true;
                 cluster.record(record);
                 Err(error)
@@ -448,7 +448,7 @@ fn record_of(
     if release {
         info.streaming = false;
     }
-    let mut record = Record::new(call.key().clone(), Listing::of(&info));
+    let mut record = Record::new(call.key().clone(), Some(Listing::of(&info)));
     for (event, bytes) in events {
         match &event.payload {
             Payload::Suggestion { id, .. } => record.shown.push(id.clone()),
