@@ -201,21 +201,28 @@ fn recordings() -> Vec<PathBuf> {
     files
 }
 
-#[tokio::test]
-async fn recorded_calls_get_the_expected_assists_turn_by_turn() {
-    let server = start_server().await;
+/// Streams every recording through `server` and checks every expectation;
+/// returns the customer finals' analyses (to see which tier decided them).
+async fn check_recordings(server: &TestServer) -> Vec<pb::Analysis> {
     let files = recordings();
     assert!(files.len() >= 8, "at least 8 scenario calls");
     let mut languages = std::collections::BTreeSet::new();
     let mut failures = Vec::new();
     let mut checked = 0;
+    let mut customer_finals = Vec::new();
     for file in &files {
         let lines = replay::load(file).unwrap();
         if let Some(Line::Start { language_code, .. }) = lines.first() {
             languages.insert(language_code.get(..2).unwrap_or("auto").to_string());
         }
         let name = file.file_stem().unwrap().to_string_lossy().to_string();
-        let events = run(&server, &lines, &name).await;
+        let events = run(server, &lines, &name).await;
+        customer_finals.extend(events.iter().filter_map(|e| match &e.payload {
+            Some(Payload::Analysis(a)) if a.is_final && a.speaker() == pb::Speaker::Customer => {
+                Some(a.clone())
+            }
+            _ => None,
+        }));
         let mut last_segment: Option<&str> = None;
         for line in &lines {
             match line {
@@ -240,5 +247,33 @@ async fn recorded_calls_get_the_expected_assists_turn_by_turn() {
         "{languages:?}"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    customer_finals
+}
+
+#[tokio::test]
+async fn recorded_calls_get_the_expected_assists_turn_by_turn() {
+    let server = start_server().await;
+    check_recordings(&server).await;
+    server.shutdown().await.unwrap();
+}
+
+/// The same calls and expectations with the encoder deciding every
+/// customer final (a budget no turn exceeds, even in a debug build): what
+/// the semantic tier understands must not change what the agent is shown
+/// where the recordings say what is right.
+#[tokio::test]
+async fn recorded_calls_get_the_expected_assists_with_the_semantic_tier() {
+    let server = start_server_with(semantic_config(std::time::Duration::from_secs(60))).await;
+    wait_until_semantic(&server).await;
+    let finals = check_recordings(&server).await;
+    let fast: Vec<&str> = finals
+        .iter()
+        .filter(|a| a.tier() != pb::AnalysisTier::Semantic)
+        .map(|a| a.text.as_str())
+        .collect();
+    assert!(
+        !finals.is_empty() && fast.is_empty(),
+        "decided by the fast tier: {fast:?}"
+    );
     server.shutdown().await.unwrap();
 }

@@ -9,55 +9,12 @@ use callassist::pb::call_assist_service_client::CallAssistServiceClient;
 use callassist::{
     config::{Semantic, SemanticMode},
     pb,
-    semantic::weights,
 };
 use common::*;
 use std::time::Duration;
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
-
-/// The model file, fetched into the user's cache on first use.
-fn encoder_weights() -> std::path::PathBuf {
-    static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    PATH.get_or_init(|| {
-        let cache = weights::default_cache_dir(&|k| std::env::var(k).ok());
-        weights::ensure(&cache, &mut |line| eprintln!("{line}")).expect("encoder weights")
-    })
-    .clone()
-}
-
-fn semantic_config(budget: Duration) -> callassist::Config {
-    let mut config = test_config();
-    config.semantic = Semantic {
-        mode: SemanticMode::Cached,
-        model: Some(encoder_weights()),
-        threads: 1,
-        budget,
-        ..Semantic::default()
-    };
-    config
-}
-
-/// Waits until the server reports the semantic tier ready.
-async fn wait_until_semantic(server: &TestServer) {
-    let mut health = HealthClient::new(server.channel().await);
-    for _ in 0..300 {
-        let status = health
-            .check(HealthCheckRequest {
-                service: callassist::server::SEMANTIC_HEALTH_NAME.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status;
-        if status == ServingStatus::Serving as i32 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the semantic tier did not become ready");
-}
 
 async fn analyze(
     client: &mut CallAssistServiceClient<tonic::transport::Channel>,

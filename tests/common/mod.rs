@@ -6,12 +6,16 @@ use callassist::{
         self, assist_event::Payload, call_assist_service_client::CallAssistServiceClient,
         stream_call_request::Event as Inbound,
     },
+    semantic::weights,
     server, Config, Error,
 };
 use std::{net::SocketAddr, time::Duration};
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{transport::Channel, Code, Status, Streaming};
+use tonic_health::pb::{
+    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+};
 
 /// How long a test waits for anything before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -38,6 +42,52 @@ pub fn test_config() -> Config {
         },
         ..Config::default()
     }
+}
+
+/// The encoder's model file, fetched into the user's cache on first use
+/// (as the browser test installs Chromium).
+pub fn encoder_weights() -> std::path::PathBuf {
+    static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let cache = weights::default_cache_dir(&|k| std::env::var(k).ok());
+        weights::ensure(&cache, &mut |line| eprintln!("{line}")).expect("encoder weights")
+    })
+    .clone()
+}
+
+/// [`test_config`] with the semantic tier on the real weights, one encoder
+/// thread and `budget`.
+pub fn semantic_config(budget: Duration) -> callassist::Config {
+    let mut config = test_config();
+    config.semantic = callassist::config::Semantic {
+        mode: callassist::config::SemanticMode::Cached,
+        model: Some(encoder_weights()),
+        threads: 1,
+        budget,
+        ..Default::default()
+    };
+    config
+}
+
+/// Waits until the server reports the semantic tier ready (loading takes
+/// seconds in a debug build, more while other tests load theirs).
+pub async fn wait_until_semantic(server: &TestServer) {
+    let mut health = HealthClient::new(server.channel().await);
+    for _ in 0..1200 {
+        let status = health
+            .check(HealthCheckRequest {
+                service: callassist::server::SEMANTIC_HEALTH_NAME.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        if status == ServingStatus::Serving as i32 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the semantic tier did not become ready");
 }
 
 pub async fn start_server() -> TestServer {
@@ -320,19 +370,31 @@ where
 }
 
 /// `path`, installing Debian's `package` with apt-get first if it is
-/// missing (updating the package lists once if the install fails).
+/// missing (updating the package lists once if the install fails). The
+/// tests of one binary run in parallel and apt takes one lock: installs are
+/// serialized here, and apt waits for a lock another process holds.
 pub fn apt_installed(path: &str, package: &str) -> std::path::PathBuf {
+    static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let path = std::path::PathBuf::from(path);
+    let _apt = APT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if !path.exists() {
+        const WAIT_FOR_LOCK: &str = "DPkg::Lock::Timeout=300";
         let install = || {
             std::process::Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends", package])
+                .args([
+                    "-o",
+                    WAIT_FOR_LOCK,
+                    "install",
+                    "-y",
+                    "--no-install-recommends",
+                    package,
+                ])
                 .env("DEBIAN_FRONTEND", "noninteractive")
                 .status()
                 .is_ok_and(|s| s.success())
         };
         if !install() {
-            run(std::process::Command::new("apt-get").arg("update"));
+            run(std::process::Command::new("apt-get").args(["-o", WAIT_FOR_LOCK, "update"]));
             assert!(install(), "apt-get install {package} failed");
         }
     }
