@@ -5,9 +5,9 @@
 //! holds [`LANES`] output rows interleaved (`[k][LANES]`), so one input value
 //! times one contiguous weight vector updates `LANES` outputs at once, for
 //! [`TOKENS`] tokens (packed side by side) that share each weight load.
-//! `multiversion` compiles it
-//! for AVX-512, AVX2+FMA and the baseline and picks one at run time (its
-//! generated dispatch is the only `unsafe` involved, inside that crate).
+//! `multiversion` compiles it for AVX-512, AVX2+FMA and the baseline and
+//! picks one at run time (its generated dispatch is the only `unsafe`
+//! involved, inside that crate).
 
 /// Output rows per weight panel.
 pub const LANES: usize = 16;

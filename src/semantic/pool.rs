@@ -5,8 +5,8 @@
 //!
 //! Admission is decided up front ([`EncoderPool::submit`]): from the tokens
 //! already queued and the measured cost of a pass ([`PassCost`]), the pool
-//! estimates when this turn would be done; past the budget it declines at once and the
-//! turn is decided by the fast tier. The queue therefore never holds more
+//! estimates when this turn would be done; past the budget it declines at
+//! once and the turn is decided by the fast tier. The queue therefore never holds more
 //! than about one budget of work (and never more than [`QUEUE_CAPACITY`]
 //! turns): under overload the service degrades to the fast tier instead of
 //! slowing down.
@@ -80,14 +80,19 @@ impl PassCost {
         }
     }
 
+    /// Seconds for a pass over `tokens` tokens as calibrated.
+    fn shape(&self, tokens: usize) -> f64 {
+        self.fixed + self.per_token * tokens as f64
+    }
+
     /// Predicted seconds for a pass over `tokens` tokens.
     pub fn predict(&self, tokens: usize) -> f64 {
-        self.correction * (self.fixed + self.per_token * tokens as f64)
+        self.correction * self.shape(tokens)
     }
 
     /// Takes a measured pass into the correction.
     fn observe(&mut self, tokens: usize, seconds: f64) {
-        let shape = self.fixed + self.per_token * tokens as f64;
+        let shape = self.shape(tokens);
         if shape > 0.0 {
             let ratio = (seconds / shape).clamp(0.1, 10.0);
             let weight = if ratio > self.correction {
